@@ -1,0 +1,406 @@
+//! The wait/read loop: one `poll` over the program's pidfd, its pipes and a
+//! waker, driving the kill escalation until the program and its group are gone.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::capture::{self, Capture};
+use crate::command::Command;
+use crate::error::SpawnError;
+use crate::escalation::{Escalation, SETTLE_AFTER_KILL};
+use crate::group;
+use crate::outcome::{Ending, ExitStatus, Outcome, Stream};
+use crate::pipes::{self, Transfer};
+use crate::poll::{self, Interest};
+use crate::registry::{self, Registration};
+use crate::spawn;
+use crate::waker::Waker;
+
+/// An interrupted caller cannot wait long (Sidekiq's hard shutdown leaves about
+/// three seconds), so after [`Execution::interrupt`] `SIGKILL` follows within this.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
+
+/// While the group is being ended, how often to look whether it is gone.
+const GROUP_CHECK_INTERVAL: Duration = Duration::from_millis(5);
+
+/// What [`Execution::wait`] returned for.
+#[derive(Debug)]
+pub enum Step {
+    /// The program and its group are gone; this is the final result.
+    Finished(Box<Outcome>),
+    /// The [`Waker`] was used. Call `wait` again to go on.
+    Woken,
+    /// A stream holds at least the `flush_at` bytes set on the command; take
+    /// them with [`Execution::take_output`] and call `wait` again.
+    Output,
+}
+
+/// The program being written to (its stdin) while it runs.
+#[derive(Debug)]
+struct StdinFeed {
+    fd: OwnedFd,
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+/// A running program under supervision. Dropping it before it finished kills
+/// the group with `SIGKILL` and reaps the program.
+#[derive(Debug)]
+pub struct Execution {
+    pid: i32,
+    pidfd: Option<OwnedFd>,
+    status: Option<ExitStatus>,
+    max_rss: Option<u64>,
+    stdin: Option<StdinFeed>,
+    stdout: Capture,
+    stderr: Capture,
+    waker: Waker,
+    started: Instant,
+    ended: Option<Instant>,
+    deadline: Instant,
+    kill_after: Duration,
+    escalation: Escalation,
+    ending: Ending,
+    killed_leftovers: bool,
+    group_gone: bool,
+    flush_at: Option<usize>,
+    finished: bool,
+    _registration: Registration,
+}
+
+impl Command {
+    /// Starts the program in a new process group.
+    ///
+    /// # Errors
+    /// [`SpawnError`] when it cannot be started: not found, not executable, a bad
+    /// working directory, or no descriptors or processes left.
+    pub fn spawn(&self) -> Result<Execution, SpawnError> {
+        let waker = Waker::new().map_err(|source| SpawnError {
+            program: self.argv[0].to_string_lossy().into_owned(),
+            step: "eventfd",
+            source,
+        })?;
+        let spawned = spawn::spawn(self)?;
+        let started = Instant::now();
+        let stdin = match (spawned.stdin, &self.stdin) {
+            (Some(fd), Some(bytes)) => Some(StdinFeed {
+                fd,
+                bytes: bytes.clone(),
+                written: 0,
+            }),
+            _ => None,
+        };
+        Ok(Execution {
+            pid: spawned.pid,
+            pidfd: Some(spawned.pidfd),
+            status: None,
+            max_rss: None,
+            stdin,
+            stdout: Capture::new(spawned.stdout, self.max_output),
+            stderr: Capture::new(spawned.stderr, self.max_output),
+            waker,
+            started,
+            ended: None,
+            deadline: started + self.timeout,
+            kill_after: self.kill_after,
+            escalation: Escalation::new(spawned.pid),
+            ending: Ending::Natural,
+            killed_leftovers: false,
+            group_gone: false,
+            flush_at: self.flush_at,
+            finished: false,
+            _registration: registry::register(spawned.pid),
+        })
+    }
+}
+
+impl Execution {
+    /// The program's process id, which is also its process-group id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.pid.unsigned_abs()
+    }
+
+    /// A handle that makes `wait` return [`Step::Woken`] from another thread.
+    #[must_use]
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
+    }
+
+    /// Output gathered so far and not yet taken.
+    pub fn take_output(&mut self, stream: Stream) -> Vec<u8> {
+        match stream {
+            Stream::Stdout => self.stdout.take(),
+            Stream::Stderr => self.stderr.take(),
+        }
+    }
+
+    /// The caller gave up (its thread was interrupted): end the group now,
+    /// with `SIGKILL` after at most one second. Keep calling `wait` to reap it.
+    pub fn interrupt(&mut self) {
+        let now = Instant::now();
+        if self.ending == Ending::Natural && self.status.is_none() {
+            self.ending = Ending::Interrupted;
+        }
+        let grace = self.kill_after.min(INTERRUPT_GRACE);
+        self.escalation.begin(
+            self.pidfd.as_ref().map(AsFd::as_fd),
+            now,
+            grace,
+            now + grace,
+        );
+        self.escalation.hurry(now, grace);
+    }
+
+    /// Drives the program until it is finished, woken or has output to hand over.
+    pub fn wait(&mut self) -> Step {
+        loop {
+            let now = Instant::now();
+            self.on_timers(now);
+            if self.finished || self.try_finish(now) {
+                return Step::Finished(Box::new(self.outcome()));
+            }
+            if self
+                .flush_at
+                .is_some_and(|at| self.stdout.pending() >= at || self.stderr.pending() >= at)
+            {
+                return Step::Output;
+            }
+            let ready = poll::wait(
+                &Interest {
+                    waker: self.waker.fd(),
+                    exit: self.pidfd.as_ref(),
+                    stdout: self.stdout.fd(),
+                    stderr: self.stderr.fd(),
+                    stdin: self.stdin.as_ref().map(|feed| &feed.fd),
+                },
+                self.next_timer()
+                    .map(|at| at.saturating_duration_since(now)),
+            );
+            if ready.stdout {
+                self.read(Stream::Stdout);
+            }
+            if ready.stderr {
+                self.read(Stream::Stderr);
+            }
+            if ready.stdin {
+                self.feed_stdin();
+            }
+            if ready.exit {
+                self.reap();
+            }
+            if ready.waker {
+                self.waker.reset();
+                return Step::Woken;
+            }
+        }
+    }
+
+    fn leader(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(AsFd::as_fd)
+    }
+
+    fn read(&mut self, stream: Stream) {
+        let capture = match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        };
+        match capture.read() {
+            Ok(capture::Event::Overflowed) => self.on_overflow(stream),
+            Ok(capture::Event::Nothing) => {}
+            Err(_) => {
+                capture.drain_and_close();
+            }
+        }
+    }
+
+    fn on_overflow(&mut self, stream: Stream) {
+        if matches!(self.ending, Ending::Natural | Ending::Interrupted) {
+            self.ending = Ending::OutputLimit(stream);
+        }
+        self.begin_ending(Instant::now());
+    }
+
+    fn begin_ending(&mut self, now: Instant) {
+        let kill_by = self.deadline.max(now) + self.kill_after;
+        self.escalation.begin(
+            self.pidfd.as_ref().map(AsFd::as_fd),
+            now,
+            self.kill_after,
+            kill_by,
+        );
+    }
+
+    fn feed_stdin(&mut self) {
+        let Some(feed) = &mut self.stdin else { return };
+        match pipes::write_some(&feed.fd, &feed.bytes[feed.written..]) {
+            Transfer::Bytes(n) => {
+                feed.written += n;
+                if feed.written == feed.bytes.len() {
+                    self.stdin = None; // closing it is the end of file the program waits for
+                }
+            }
+            Transfer::WouldBlock => {}
+            Transfer::Closed => self.stdin = None,
+        }
+    }
+
+    /// Collects the program's status once its pidfd says it exited.
+    fn reap(&mut self) {
+        let Some(pidfd) = &self.pidfd else { return };
+        match wait_pidfd(pidfd) {
+            Reaped::NotYet => return,
+            Reaped::Exited { status, max_rss } => {
+                self.status = Some(status);
+                self.max_rss = max_rss;
+            }
+            Reaped::ByOther => self.status = Some(ExitStatus::Unknown),
+        }
+        self.ended = Some(Instant::now());
+        self.pidfd = None;
+        self.stdin = None;
+        if !self.escalation.is_active() {
+            if group::has_live_members(self.pid) {
+                self.killed_leftovers = true;
+                self.begin_ending(Instant::now());
+            } else {
+                self.group_gone = true;
+            }
+        }
+    }
+
+    fn on_timers(&mut self, now: Instant) {
+        if !self.escalation.is_active() && self.status.is_none() && now >= self.deadline {
+            self.ending = Ending::Timeout;
+            self.begin_ending(now);
+        }
+        let leader = self.pidfd.as_ref().map(AsFd::as_fd);
+        self.escalation.on_timer(leader, now);
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let mut next = self.escalation.next_timer();
+        if !self.escalation.is_active() && self.status.is_none() {
+            next = Some(self.deadline);
+        }
+        if self.escalation.is_active() && self.status.is_some() {
+            let check = Instant::now() + GROUP_CHECK_INTERVAL;
+            next = Some(next.map_or(check, |at| at.min(check)));
+        }
+        next
+    }
+
+    /// Finished once the program is reaped and nothing of its group lives on;
+    /// then the pipes hold all the group ever wrote, so they are drained and closed.
+    fn try_finish(&mut self, now: Instant) -> bool {
+        if self.status.is_some() && !self.group_gone && self.escalation.is_active() {
+            self.group_gone = !group::has_live_members(self.pid);
+        }
+        let settled = self.status.is_some() && self.group_gone;
+        if !settled && !self.escalation.gave_up(now) {
+            return false;
+        }
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let capture = match stream {
+                Stream::Stdout => &mut self.stdout,
+                Stream::Stderr => &mut self.stderr,
+            };
+            if capture.drain_and_close() == Some(capture::Event::Overflowed) {
+                self.on_overflow_after_exit(stream);
+            }
+        }
+        self.stdin = None;
+        self.finished = true;
+        true
+    }
+
+    fn on_overflow_after_exit(&mut self, stream: Stream) {
+        if matches!(self.ending, Ending::Natural | Ending::Interrupted) {
+            self.ending = Ending::OutputLimit(stream);
+        }
+    }
+
+    fn outcome(&mut self) -> Outcome {
+        let ended = self.ended.unwrap_or_else(Instant::now);
+        Outcome {
+            pid: self.pid(),
+            status: self.status.unwrap_or(ExitStatus::Unknown),
+            ending: self.ending,
+            stdout_bytes: self.stdout.total(),
+            stderr_bytes: self.stderr.total(),
+            stdout: self.stdout.take(),
+            stderr: self.stderr.take(),
+            duration: ended.duration_since(self.started),
+            max_rss: self.max_rss,
+            killed_leftovers: self.killed_leftovers,
+            abandoned: self.status.is_none() || !self.group_gone,
+        }
+    }
+}
+
+impl Drop for Execution {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        group::signal(self.pid, self.leader(), libc::SIGKILL);
+        if let Some(pidfd) = &self.pidfd {
+            let ready = poll::wait(
+                &Interest {
+                    waker: pidfd,
+                    exit: None,
+                    stdout: None,
+                    stderr: None,
+                    stdin: None,
+                },
+                Some(SETTLE_AFTER_KILL),
+            );
+            if ready.waker {
+                wait_pidfd(pidfd);
+            }
+        }
+    }
+}
+
+enum Reaped {
+    NotYet,
+    Exited {
+        status: ExitStatus,
+        max_rss: Option<u64>,
+    },
+    ByOther,
+}
+
+/// `waitid(P_PIDFD)` reaps exactly our program (no pid-reuse race) and, through
+/// the raw system call, also returns its rusage.
+fn wait_pidfd(pidfd: &OwnedFd) -> Reaped {
+    use std::os::fd::AsRawFd;
+    // SAFETY: siginfo_t and rusage are plain data the kernel fills in.
+    let (rc, info, usage) = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let rc = libc::syscall(
+            libc::SYS_waitid,
+            libc::P_PIDFD,
+            pidfd.as_raw_fd(),
+            &raw mut info,
+            libc::WEXITED | libc::WNOHANG,
+            &raw mut usage,
+        );
+        (rc, info, usage)
+    };
+    if rc != 0 {
+        return Reaped::ByOther; // ECHILD: the host reaped it (trap("CHLD") { Process.wait })
+    }
+    // SAFETY: waitid succeeded, so the SIGCHLD fields are the valid union member.
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if pid == 0 {
+        return Reaped::NotYet;
+    }
+    let status = match info.si_code {
+        libc::CLD_EXITED => ExitStatus::Exited(status),
+        _ => ExitStatus::Signaled(status),
+    };
+    let max_rss = u64::try_from(usage.ru_maxrss).ok().map(|kib| kib * 1024);
+    Reaped::Exited { status, max_rss }
+}
