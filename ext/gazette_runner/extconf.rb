@@ -1,0 +1,33 @@
+# frozen_string_literal: true
+
+# RubyGems runs this, then `make clean`, `make`, `make install` in this dir. It
+# points sitearchdir at a staging dir via a `-r siteconf.rb` before we run, so
+# read it here rather than expecting it on the make command line.
+require "rbconfig"
+require "shellwords"
+
+q = ->(s) { Shellwords.escape(s) }
+manifest = File.expand_path("Cargo.toml", __dir__)
+# The cargo target tree (~200 MB) lives in the build dir and is removed by
+# `make install`, so the installed gem keeps only the .so.
+target = File.join(Dir.pwd, "target")
+
+File.write("Makefile", <<~MAKE)
+  sitearchdir = #{q[RbConfig::CONFIG.fetch("sitearchdir")]}
+  CARGO ?= cargo
+  TARGET = #{q[target]}
+  DEST = $(DESTDIR)$(sitearchdir)/gazette_runner
+
+  all:
+  \tCARGO_TARGET_DIR=$(TARGET) RUBY=#{q[RbConfig.ruby]} $(CARGO) build --release --locked --manifest-path #{q[manifest]}
+
+  install: all
+  \tmkdir -p $(DEST)
+  \tcp $(TARGET)/release/libgazette_runner.so $(DEST)/gazette_runner.so
+  \trm -rf $(TARGET)
+
+  clean:
+  \trm -rf $(TARGET)
+
+  .PHONY: all install clean
+MAKE

@@ -1,0 +1,19 @@
+//! The Ruby binding of gazette_runner: converts arguments, releases the GVL while
+//! the core waits, and maps core errors to the Ruby exceptions defined in `lib/`.
+//! Policy (defaults, which error wins, result objects) lives in Ruby and in the core.
+
+mod errors;
+mod execute;
+mod nogvl;
+
+use magnus::{function, prelude::*, Error, Ruby};
+
+#[magnus::init]
+fn init(ruby: &Ruby) -> Result<(), Error> {
+    let native = ruby
+        .define_module("GazetteRunner")?
+        .define_module("Native")?;
+    native.define_module_function("execute", function!(execute::execute, 10))?;
+    native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
+    Ok(())
+}
