@@ -1,0 +1,107 @@
+# frozen_string_literal: true
+
+module GazetteRunner
+  # What one run produced. Frozen; its strings are frozen too.
+  class Result
+    # How many bytes of stderr {#stderr_tail} and error messages show.
+    TAIL_BYTES = 2048
+
+    # @return [Array<String>] the argv that ran
+    attr_reader :argv
+    # @return [Integer] the program's pid (also its process-group id)
+    attr_reader :pid
+    # @return [Integer, nil] the exit code; nil when a signal ended it or the status is unknown
+    attr_reader :exit_code
+    # @return [Integer, nil] the number of the signal that ended it
+    attr_reader :signal
+    # @return [String] standard output, in `Encoding.default_external` (like Open3)
+    attr_reader :stdout
+    # @return [String] standard error, in `Encoding.default_external`
+    attr_reader :stderr
+    # @return [Float] seconds from spawn to reap
+    attr_reader :duration
+    # @return [Integer, nil] the program's peak resident memory in bytes
+    attr_reader :max_rss
+    # @return [Symbol] why the run ended: :natural, :timeout, :stdout_limit,
+    #   :stderr_limit or :interrupted
+    attr_reader :ending
+
+    # @api private
+    def initialize(argv:, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:, # rubocop:disable Metrics/ParameterLists
+                   killed_leftovers: false, abandoned: false)
+      @argv = argv.map { |arg| arg.dup.freeze }.freeze
+      @pid = pid
+      @exit_code = exit_code
+      @signal = signal
+      @stdout = stdout.force_encoding(Encoding.default_external).freeze
+      @stderr = stderr.force_encoding(Encoding.default_external).freeze
+      @duration = duration
+      @max_rss = max_rss
+      @ending = ending
+      @killed_leftovers = killed_leftovers
+      @abandoned = abandoned
+      freeze
+    end
+
+    # @return [Boolean] true when the program exited with code 0
+    def success? = exit_code&.zero? == true
+    alias ok? success?
+
+    # @return [Boolean] true when the time bound ended it
+    def timed_out? = ending == :timeout
+
+    # @return [Boolean] true when a stream went past `max_output:`
+    def output_limited? = %i[stdout_limit stderr_limit].include?(ending)
+
+    # @return [Boolean] true when a signal ended the program
+    def signaled? = !signal.nil?
+
+    # @return [Boolean] false when the host reaped the program itself (a
+    #   `trap("CHLD") { Process.wait }`), so neither exit code nor signal is known
+    def status_known? = !(exit_code.nil? && signal.nil?)
+
+    # @return [Boolean] true when processes of its group outlived the program and were ended
+    def killed_leftovers? = @killed_leftovers
+
+    # @return [Boolean] true when the program or its group survived even SIGKILL
+    #   (uninterruptible sleep) and had to be left behind
+    def abandoned? = @abandoned
+
+    # @return [String, nil] e.g. "SIGTERM"
+    def signal_name
+      signal && "SIG#{Signal.signame(signal)}"
+    end
+
+    # @return [String] the last {TAIL_BYTES} bytes of stderr, whole lines where possible
+    def stderr_tail = Result.tail(stderr)
+
+    # @return [Hash{Symbol=>Object}]
+    def to_h
+      { argv:, pid:, exit_code:, signal:, stdout:, stderr:,
+        duration:, max_rss:, ending: }
+    end
+
+    # @return [String]
+    def inspect
+      "#<#{self.class.name} #{argv.first} pid=#{pid} exit_code=#{exit_code.inspect} " \
+        "signal=#{signal_name.inspect} ending=#{ending} duration=#{format("%.3f", duration)}s " \
+        "stdout=#{stdout.bytesize}B stderr=#{stderr.bytesize}B>"
+    end
+
+    class << self
+      # @api private
+      def tail(text)
+        return text if text.bytesize <= TAIL_BYTES
+
+        cut = text.byteslice(-TAIL_BYTES, TAIL_BYTES).scrub
+        cut.include?("\n") ? cut[(cut.index("\n") + 1)..] : cut
+      end
+
+      # @api private
+      def tail_note(stderr)
+        tail = tail(stderr).strip
+        tail.empty? ? "stderr was empty" : "stderr: #{tail.scrub}"
+      end
+    end
+  end
+end

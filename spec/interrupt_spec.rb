@@ -1,0 +1,91 @@
+# frozen_string_literal: true
+
+require "timeout"
+
+# When the calling thread is interrupted, the program's group is ended
+# (SIGKILL within a second) and reaped before the exception propagates.
+RSpec.describe "interrupting the caller", :gc_stress do
+  # Starts a run in a thread and returns [thread, pid of the program] once it runs.
+  def start_run(argv)
+    thread = Thread.new do
+      Thread.current.report_on_exception = false
+      GazetteRunner.run(sh("echo $$ > #{@pidfile}; #{argv}"), timeout: 30, kill_after: 5)
+    end
+    [thread, eventually(within: 5) { File.size?(@pidfile) && Integer(File.read(@pidfile)) }]
+  end
+
+  around do |example|
+    require "tmpdir"
+    Dir.mktmpdir do |dir|
+      @pidfile = File.join(dir, "pid")
+      example.run
+    end
+  end
+
+  it "ends the group before Thread#raise propagates" do
+    thread, pid = start_run("sleep 1000 & wait")
+    took = elapsed do
+      thread.raise(RuntimeError, "stop")
+      expect { thread.join(5) }.to raise_error(RuntimeError, "stop")
+    end
+    expect(took).to be < 2.5
+    expect(live_group_members(pid)).to be_empty
+    expect(own_zombies).to be_empty
+  end
+
+  it "sends SIGKILL within a second to a group that ignores SIGTERM (Sidekiq's hard shutdown leaves ~3 s)" do
+    thread, pid = start_run("trap '' TERM; while :; do sleep 0.05; done")
+    took = elapsed do
+      thread.raise(RuntimeError, "shutdown")
+      expect { thread.join(5) }.to raise_error(RuntimeError)
+    end
+    expect(took).to be < 2.5
+    expect(alive?(pid)).to be(false)
+  end
+
+  it "ends the group when the thread is killed" do
+    thread, pid = start_run("sleep 1000")
+    thread.kill
+    expect(thread.join(5)).to eq(thread)
+    expect(alive?(pid)).to be(false)
+  end
+
+  it "ends the group when Timeout.timeout fires around the call" do
+    pid = nil
+    took = elapsed do
+      expect do
+        Timeout.timeout(0.3) do
+          GazetteRunner.run(sh("echo $$ > #{@pidfile}; exec sleep 1000"), timeout: 30)
+        end
+      end.to raise_error(Timeout::Error)
+      pid = Integer(File.read(@pidfile))
+    end
+    expect(took).to be < 2.5
+    expect(alive?(pid)).to be(false)
+  end
+
+  it "resumes waiting when the host merely traps a signal" do
+    previous = trap("USR1") { nil }
+    thread = Thread.new { GazetteRunner.run(sh("sleep 0.5; echo done"), timeout: 10) }
+    eventually { thread.status == "sleep" }
+    3.times do
+      Process.kill(:USR1, Process.pid)
+      sleep 0.05
+    end
+    expect(thread.join(5).value.stdout).to eq("done\n")
+  ensure
+    trap("USR1", previous || "DEFAULT")
+  end
+
+  it "kills every group still running when the host exits" do
+    status, = run_ruby_child(<<~RUBY)
+      require "gazette_runner"
+      Thread.new { GazetteRunner.run(["sh", "-c", "trap '' TERM; echo $$ > #{@pidfile}; exec sleep 1000"], timeout: 600) }
+      sleep 0.01 until File.size?("#{@pidfile}")
+      exit 0
+    RUBY
+    expect(status).to be_success
+    pid = Integer(File.read(@pidfile))
+    expect(eventually { !alive?(pid) }).to be(true)
+  end
+end
