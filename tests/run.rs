@@ -39,7 +39,10 @@ fn times_out_with_sigterm_and_leaves_no_member_of_the_group() {
 
 #[test]
 fn escalates_to_sigkill_when_sigterm_is_ignored() {
-    let mut command = sh("trap '' TERM; while :; do sleep 0.05; done", Duration::from_millis(200));
+    let mut command = sh(
+        "trap '' TERM; while :; do sleep 0.05; done",
+        Duration::from_millis(200),
+    );
     command.kill_after(Duration::from_millis(200));
     let (outcome, took) = timed(|| run(&command));
     assert_eq!(outcome.status, ExitStatus::Signaled(libc::SIGKILL));
@@ -49,7 +52,10 @@ fn escalates_to_sigkill_when_sigterm_is_ignored() {
 #[test]
 fn ends_leftovers_of_a_program_that_exited_normally() {
     let (outcome, took) = timed(|| run(&sh("sleep 100 & echo $!", LONG)));
-    let grandchild: u32 = String::from_utf8_lossy(&outcome.stdout).trim().parse().unwrap();
+    let grandchild: u32 = String::from_utf8_lossy(&outcome.stdout)
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(outcome.status, ExitStatus::Exited(0));
     assert!(outcome.killed_leftovers);
     assert!(took < Duration::from_secs(3), "took {took:?}");
@@ -91,7 +97,10 @@ fn applies_environment_changes_and_clearing() {
 #[test]
 fn sets_rlimits_on_the_limited_path() {
     let mut command = sh("ulimit -v; ulimit -t", LONG);
-    command.limits(Limits { memory_bytes: Some(256 << 20), cpu_seconds: Some(9) });
+    command.limits(Limits {
+        memory_bytes: Some(256 << 20),
+        cpu_seconds: Some(9),
+    });
     assert_eq!(run(&command).stdout, b"262144\n9\n");
 }
 
@@ -130,9 +139,14 @@ fn a_waker_interrupts_the_wait_and_interrupt_ends_the_group() {
     thread.join().unwrap();
     execution.interrupt();
     let (step, took) = timed(|| execution.wait());
-    let Step::Finished(outcome) = step else { panic!("expected the end") };
+    let Step::Finished(outcome) = step else {
+        panic!("expected the end")
+    };
     assert_eq!(outcome.ending, Ending::Interrupted);
-    assert!(took < Duration::from_secs(3), "interrupt must kill within about a second, took {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "interrupt must kill within about a second, took {took:?}"
+    );
     assert!(live_members(pid).is_empty());
 }
 
@@ -146,7 +160,10 @@ fn dropping_an_unfinished_execution_kills_and_reaps_it() {
 
 #[test]
 fn spawn_errors_name_the_step_and_the_errno() {
-    let missing = Command::new(["gazette-no-such-program"], LONG).unwrap().spawn().unwrap_err();
+    let missing = Command::new(["gazette-no-such-program"], LONG)
+        .unwrap()
+        .spawn()
+        .unwrap_err();
     assert_eq!(missing.errno(), Some(libc::ENOENT));
     let mut bad_dir = Command::new(["true"], LONG).unwrap();
     bad_dir.cwd("/gazette/missing").unwrap();
@@ -159,5 +176,8 @@ fn rejects_unusable_commands() {
     assert!(Command::new(Vec::<String>::new(), LONG).is_err());
     assert!(Command::new(["a\0b"], LONG).is_err());
     assert!(Command::new(["true"], Duration::ZERO).is_err());
-    assert!(Command::new(["true"], LONG).unwrap().env("A=B", Some("1")).is_err());
+    assert!(Command::new(["true"], LONG)
+        .unwrap()
+        .env("A=B", Some("1"))
+        .is_err());
 }
