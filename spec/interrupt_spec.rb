@@ -4,7 +4,7 @@ require "timeout"
 
 # When the calling thread is interrupted, the program's group is ended
 # (SIGKILL within a second) and reaped before the exception propagates.
-RSpec.describe "interrupting the caller", :gc_stress do
+RSpec.describe "interrupting the caller" do
   # Starts a run in a thread and returns [thread, pid of the program] once it runs.
   def start_run(argv)
     thread = Thread.new do
@@ -22,7 +22,7 @@ RSpec.describe "interrupting the caller", :gc_stress do
     end
   end
 
-  it "ends the group before Thread#raise propagates" do
+  it "ends the group before Thread#raise propagates", :gc_stress do
     thread, pid = start_run("sleep 1000 & wait")
     took = elapsed do
       thread.raise(RuntimeError, "stop")
@@ -43,6 +43,19 @@ RSpec.describe "interrupting the caller", :gc_stress do
     expect(alive?(pid)).to be(false)
   end
 
+  # Every interrupt that arrives during the clean-up must be run too (here a
+  # second Thread#raise); one left pending would make the wait spin forever
+  # without giving up the GVL.
+  it "finishes the clean-up when a second interrupt arrives during it" do
+    thread, pid = start_run("trap '' TERM; while :; do sleep 0.05; done")
+    thread.raise(RuntimeError, "first")
+    sleep 0.2
+    thread.raise(RuntimeError, "second")
+    expect { thread.join(5) }.to raise_error(RuntimeError, "second")
+    expect(thread.alive?).to be(false)
+    expect(alive?(pid)).to be(false)
+  end
+
   it "ends the group when the thread is killed" do
     thread, pid = start_run("sleep 1000")
     thread.kill
@@ -50,7 +63,7 @@ RSpec.describe "interrupting the caller", :gc_stress do
     expect(alive?(pid)).to be(false)
   end
 
-  it "ends the group when Timeout.timeout fires around the call" do
+  it "ends the group when Timeout.timeout fires around the call", :gc_stress do
     pid = nil
     took = elapsed do
       expect do
@@ -64,7 +77,7 @@ RSpec.describe "interrupting the caller", :gc_stress do
     expect(alive?(pid)).to be(false)
   end
 
-  it "resumes waiting when the host merely traps a signal" do
+  it "resumes waiting when the host merely traps a signal", :gc_stress do
     previous = trap("USR1") { nil }
     thread = Thread.new { GazetteRunner.run(sh("sleep 0.5; echo done"), timeout: 10) }
     eventually { thread.status == "sleep" }

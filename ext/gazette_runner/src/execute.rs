@@ -130,12 +130,14 @@ pub(crate) fn execute(
                 stderr.cat(execution.take_output(Stream::Stderr));
             }
             Step::Woken => {
-                // Only a pending exception ends the program; a trapped signal just resumes the wait.
-                if interruption.is_none() {
-                    if let Err(error) = ruby.thread_check_ints() {
-                        execution.interrupt();
-                        interruption = Some(error);
-                    }
+                // Every wake-up must run Ruby's pending interrupts, or a timer
+                // interrupt would stay pending and the wait would never resume.
+                // Only an exception ends the program; a trapped signal just
+                // resumes the wait. A later exception replaces an earlier one,
+                // as one raised in an `ensure` would.
+                if let Err(error) = ruby.thread_check_ints() {
+                    execution.interrupt();
+                    interruption = Some(error);
                 }
             }
         }
