@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
-RSpec.describe "nothing left behind", :gc_stress do
-  it "ends the whole group, grandchildren included, on timeout" do
+RSpec.describe "nothing left behind" do
+  it "ends the whole group, grandchildren included, on timeout", :gc_stress do
     error = nil
     begin
       GazetteRunner.run(sh("sleep 1000 & sleep 1000 & echo $!; wait"), timeout: 0.5)

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-RSpec.describe "GazetteRunner errors", :gc_stress do
+RSpec.describe "GazetteRunner errors" do
   def error_from
     yield
     nil
@@ -16,7 +16,7 @@ RSpec.describe "GazetteRunner errors", :gc_stress do
     expect(GazetteRunner::TimeoutError.ancestors).to include(Timeout::Error)
   end
 
-  it "raises SpawnError naming the program and the OS reason for a missing program" do
+  it "raises SpawnError naming the program and the OS reason for a missing program", :gc_stress do
     error = error_from { GazetteRunner.run(["gazette-no-such-program"], timeout: 5) }
     expect(error).to be_a(GazetteRunner::SpawnError)
     expect(error.message).to include("gazette-no-such-program", "No such file")
@@ -60,7 +60,7 @@ RSpec.describe "GazetteRunner errors", :gc_stress do
     expect(out).to eq("spawn error #{Errno::EMFILE::Errno}\n")
   end
 
-  it "raises ExitError from run! with exit code, a stderr tail and the result" do
+  it "raises ExitError from run! with exit code, a stderr tail and the result", :gc_stress do
     error = error_from { GazetteRunner.run!(sh("echo boom >&2; exit 4"), timeout: 5) }
     expect(error).to be_a(GazetteRunner::ExitError)
     expect(error).to have_attributes(exit_code: 4, signal: nil, stderr_tail: "boom\n")
@@ -81,7 +81,7 @@ RSpec.describe "GazetteRunner errors", :gc_stress do
     expect(error.result).to have_attributes(stdout: "partial\n", timed_out?: true, pid: be_a(Integer))
   end
 
-  it "raises OutputLimitError keeping exactly max_output bytes" do
+  it "raises OutputLimitError keeping exactly max_output bytes", :gc_stress do
     error = error_from { GazetteRunner.run(["yes"], max_output: 10_000, timeout: 5) }
     expect(error).to be_a(GazetteRunner::OutputLimitError)
     expect(error.stream).to eq(:stdout)

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
-RSpec.describe "resource limits", :gc_stress do
-  it "applies memory_limit as RLIMIT_AS" do
+RSpec.describe "resource limits" do
+  it "applies memory_limit as RLIMIT_AS", :gc_stress do
     result = GazetteRunner.run(sh("ulimit -v"), memory_limit: 200 * 1024 * 1024, timeout: 5)
     expect(result.stdout).to eq("#{200 * 1024}\n")
   end

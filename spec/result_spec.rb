@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
-RSpec.describe "GazetteRunner.run results", :gc_stress do
-  it "returns stdout, stderr, exit code, pid, duration and peak memory" do
+RSpec.describe "GazetteRunner.run results" do
+  it "returns stdout, stderr, exit code, pid, duration and peak memory", :gc_stress do
     result = GazetteRunner.run(sh("echo out; echo err >&2; exit 3"), timeout: 5)
     expect(result).to have_attributes(stdout: "out\n", stderr: "err\n", exit_code: 3, signal: nil,
                                       ending: :natural)
@@ -31,7 +31,7 @@ RSpec.describe "GazetteRunner.run results", :gc_stress do
     expect(GazetteRunner.run(["echo", "$(id)", "a;b", "*"], timeout: 5).stdout).to eq("$(id) a;b *\n")
   end
 
-  it "brings binary and invalid UTF-8 output back byte for byte" do
+  it "brings binary and invalid UTF-8 output back byte for byte", :gc_stress do
     bytes = (0..255).map(&:chr).join.b * 3
     result = GazetteRunner.run(["cat"], stdin: bytes, timeout: 5)
     expect(result.stdout.b).to eq(bytes)
@@ -48,7 +48,7 @@ RSpec.describe "GazetteRunner.run results", :gc_stress do
     expect(result).to have_attributes(stdout: "", exit_code: 0)
   end
 
-  it "merges env over ENV, unsets nil values, and clears with clear_env:" do
+  it "merges env over ENV, unsets nil values, and clears with clear_env:", :gc_stress do
     ENV["GAZETTE_SPEC_INHERITED"] = "yes"
     merged = GazetteRunner.run(sh('echo "$GAZETTE_SPEC_INHERITED/$ADDED/${HOME-unset}"'),
                                env: { "ADDED" => "a", "HOME" => nil }, timeout: 5)
@@ -77,7 +77,7 @@ RSpec.describe "GazetteRunner.run results", :gc_stress do
     expect(result.stdout.count("\0")).to eq(size)
   end
 
-  it "accepts argv elements that respond to to_path or to_str" do
+  it "accepts argv elements that respond to to_path or to_str", :gc_stress do
     require "pathname"
     word = Object.new
     def word.to_str = "spoken"

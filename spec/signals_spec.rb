@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-RSpec.describe "the program's signal state", :gc_stress do
+RSpec.describe "the program's signal state" do
   def mask(field, result) = result.stdout[/^#{field}:\s*(\h+)/, 1].to_i(16)
 
   it "starts with default dispositions and an empty mask, whatever the host ignores or blocks" do
