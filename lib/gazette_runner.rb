@@ -4,6 +4,10 @@ require_relative "gazette_runner/version"
 require_relative "gazette_runner/errors"
 require_relative "gazette_runner/result"
 require_relative "gazette_runner/options"
+require_relative "gazette_runner/output_errors"
+require_relative "gazette_runner/json_output"
+require_relative "gazette_runner/slice_result"
+require_relative "gazette_runner/slice_contract"
 require_relative "gazette_runner/gazette_runner"
 
 # Runs an external program from a background job with a hard time bound,
@@ -77,6 +81,49 @@ module GazetteRunner
       raise ExitError, result unless result.success?
 
       result
+    end
+
+    # Runs the program like {.run} and returns what it printed on stdout as
+    # Ruby objects, parsed as Ruby's `JSON.parse` would (with two deliberate
+    # differences: a UTF-8 byte-order mark is accepted, invalid UTF-8 is refused).
+    #
+    # @param argv [Array<String>]
+    # @param schema [Hash, String, nil] a JSON Schema (draft 2020-12 unless it says
+    #   otherwise) the document must satisfy
+    # @param symbolize_names [Boolean] Symbol keys instead of String keys
+    # @param options [Hash] any option of {.run}
+    # @return [Object] the document
+    # @raise [SpawnError, TimeoutError, OutputLimitError] as {.run}
+    # @raise [ExitError] non-zero exit or death by signal
+    # @raise [EmptyOutputError] stdout empty or only whitespace
+    # @raise [InvalidJsonError] not exactly one JSON document (or nested deeper than 100)
+    # @raise [SchemaError] the document fails `schema:`
+    # @raise [ArgumentError] bad arguments, or a schema that is not a valid JSON Schema
+    def run_json(argv, schema: nil, symbolize_names: false, **options)
+      JsonOutput.schema_text(schema) # a bad schema argument fails before anything runs
+      result = run!(argv, **options)
+      JsonOutput.parse(result, schema:, symbolize_names:)
+    end
+
+    # Runs a gazette slicer and checks its answer against the slicer's contract:
+    # `{"page_count": Integer >= 0, "files": [String, ...]}` with one file per
+    # page, each existing inside `output_dir` (relative paths resolve against
+    # it; symlinks and `..` are resolved before the check). `output_dir:` is not
+    # added to argv: pass the script whatever flags it needs.
+    #
+    # @param argv [Array<String>]
+    # @param output_dir [String, #to_path] where the slicer writes its pages
+    # @param options [Hash] any option of {.run}
+    # @return [SliceResult]
+    # @raise [SchemaError] the answer breaks the contract
+    # @raise (see .run_json)
+    def slice_gazette(argv, output_dir:, **options)
+      output_dir = Options.string(output_dir, "output_dir")
+      raise ArgumentError, "output_dir #{output_dir.inspect} is not a directory" unless File.directory?(output_dir)
+
+      result = run!(argv, **options)
+      document = JsonOutput.parse(result, schema: SliceContract::SCHEMA)
+      SliceContract.check(document, output_dir, result)
     end
 
     private

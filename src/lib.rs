@@ -7,6 +7,9 @@
 //! the program and its group are gone, and yields an [`Outcome`] (status, output,
 //! timing, resource use). [`run`] does both in one call.
 //!
+//! [`json`] and [`schema`] validate what a program printed: exactly one JSON
+//! document, optionally checked against a JSON Schema.
+//!
 //! # Guarantees and their limits
 //! - **Bounded**: `wait` returns within `timeout + kill_after` plus a few
 //!   milliseconds whatever the program does, unless the kernel cannot deliver
@@ -35,10 +38,12 @@ mod error;
 mod escalation;
 mod execution;
 mod group;
+pub mod json;
 mod outcome;
 mod pipes;
 mod poll;
 mod registry;
+pub mod schema;
 mod spawn;
 mod waker;
 

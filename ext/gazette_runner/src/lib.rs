@@ -4,6 +4,7 @@
 
 mod errors;
 mod execute;
+mod json;
 mod nogvl;
 
 use magnus::{function, prelude::*, Error, Ruby};
@@ -14,6 +15,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
         .define_module("GazetteRunner")?
         .define_module("Native")?;
     native.define_module_function("execute", function!(execute::execute, 10))?;
+    native.define_module_function("parse_json", function!(json::parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
     Ok(())
 }

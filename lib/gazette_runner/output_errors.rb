@@ -1,0 +1,72 @@
+# frozen_string_literal: true
+
+module GazetteRunner
+  # The program ran and succeeded, but what it printed is not what was asked
+  # for. Raised by {GazetteRunner.run_json} and {GazetteRunner.slice_gazette}.
+  class OutputError < StandardError
+    include Error
+
+    # @param message [String]
+    # @param result [GazetteRunner::Result]
+    def initialize(message, result)
+      @result = result
+      super(message)
+    end
+  end
+
+  # Standard output was empty or only whitespace.
+  class EmptyOutputError < OutputError
+    # @param result [GazetteRunner::Result]
+    def initialize(result)
+      super("#{result.argv.first} printed nothing on stdout (#{Result.tail_note(result.stderr)})", result)
+    end
+  end
+
+  # Standard output is not exactly one JSON document.
+  class InvalidJsonError < OutputError
+    # How many bytes of the raw output {#raw} keeps.
+    RAW_BYTES = 64 * 1024
+
+    # @return [Integer] 1-based line of the error
+    attr_reader :line
+    # @return [Integer] 1-based column (in bytes) of the error
+    attr_reader :column
+
+    # @param result [GazetteRunner::Result]
+    # @param reason [String] what the parser found wrong
+    # @param line [Integer]
+    # @param column [Integer]
+    # @param excerpt [String] the output around the error
+    def initialize(result, reason, line, column, excerpt)
+      @line = line
+      @column = column
+      super("#{result.argv.first} printed invalid JSON: #{reason} at line #{line}, column #{column}, " \
+            "near #{excerpt.inspect}", result)
+    end
+
+    # @return [String] the raw output, at most {RAW_BYTES} bytes of it
+    def raw = result.stdout.byteslice(0, RAW_BYTES)
+  end
+
+  # The document does not satisfy the schema (or, for {GazetteRunner.slice_gazette},
+  # the slicer's contract).
+  class SchemaError < OutputError
+    # One way the document fails: a JSON pointer into it and a message.
+    Violation = Struct.new(:pointer, :message, keyword_init: true) do
+      # @return [String]
+      def to_s = "#{pointer.empty? ? "(root)" : pointer}: #{message}"
+    end
+
+    # @return [Array<Violation>] every violation found
+    attr_reader :errors
+
+    # @param result [GazetteRunner::Result]
+    # @param errors [Array<Violation>]
+    def initialize(result, errors)
+      @errors = errors.map(&:freeze).freeze
+      shown = @errors.first(5).map(&:to_s).join("; ")
+      more = @errors.size > 5 ? " (and #{@errors.size - 5} more)" : ""
+      super("#{result.argv.first} printed JSON that fails its schema: #{shown}#{more}", result)
+    end
+  end
+end
