@@ -2,11 +2,25 @@
 
 require "rbconfig"
 
-desc "Run bench/run.rb (placeholder until benchmarks exist)"
-task bench: :compile do
-  if File.exist?("bench/run.rb")
-    sh RbConfig.ruby, "-Ilib", "bench/run.rb"
-  else
-    puts "bench/run.rb does not exist yet; nothing to run"
+FLOOR_MANIFEST = "bench/floor/Cargo.toml"
+# Its own target dir, whatever CARGO_TARGET_DIR says: bench/floor.rb loads the
+# library from there.
+FLOOR_TARGET_DIR = "bench/floor/target"
+
+desc "Benchmark gazette_runner against Open3, posix-spawn, backticks and a Rust floor; writes bench/RESULTS.md"
+task bench: %i[compile bench:floor] do
+  sh RbConfig.ruby, "-Ilib", "bench/run.rb"
+end
+
+namespace :bench do
+  desc "Build the benchmark floor (bench/floor, a crate outside the workspace)"
+  task :floor do
+    sh "cargo", "build", "--release", "--manifest-path", FLOOR_MANIFEST, "--target-dir", FLOOR_TARGET_DIR
+  end
+
+  desc "fmt --check and clippy (warnings as errors) on the benchmark floor"
+  task :lint do
+    sh "cargo", "fmt", "--check", "--manifest-path", FLOOR_MANIFEST
+    sh "cargo", "clippy", "--manifest-path", FLOOR_MANIFEST, "--target-dir", FLOOR_TARGET_DIR, "--", "-D", "warnings"
   end
 end

@@ -1,0 +1,101 @@
+# frozen_string_literal: true
+
+# gazette_runner against its peers, in one run: `rake bench` (which builds the
+# extension and the Rust floor first). Prints Markdown to stdout, progress to
+# stderr, and writes the same Markdown to bench/RESULTS.md.
+
+require_relative "support"
+require_relative "contenders"
+require_relative "markdown"
+require_relative "report"
+Dir[File.join(__dir__, "workloads", "*.rb")].each { |file| require file }
+
+module Bench
+  # Runs the workloads in the order that keeps them from disturbing each other
+  # (the 2 GB heap cannot be given back reliably, so it comes last) and reports
+  # them in the order of the brief.
+  module Main
+    HEAP_BYTES = 2 << 30
+    ALL = [*LABELS.keys, PerCall::FLOOR_PER_CALL].freeze
+    FORKING = %i[open3 backticks].freeze
+    # Rounds of the workloads that take about a second a round.
+    ROUNDS = 5
+
+    module_function
+
+    def run
+      results = { small: small_heap, output: large_output, growth: rss_growth,
+                  threads:, timeouts:, big: big_heap }
+      markdown = Report.document(headlines(results), sections(results))
+      File.write(File.join(__dir__, "RESULTS.md"), markdown)
+      puts markdown
+    end
+
+    def small_heap
+      Bench.progress("1. /bin/true per call, small heap: #{PerCall::ROUNDS} rounds × #{PerCall::CALLS} calls")
+      PerCall.measure(ALL.to_h { |key| [key, PerCall::CALLS] })
+    end
+
+    def large_output
+      Bench.progress("3. 256 MiB of stdout: #{ROUNDS} rounds")
+      LargeOutput.measure(rounds: ROUNDS)
+    end
+
+    def rss_growth
+      Bench.progress("4. RSS growth: #{RssGrowth::WARMUP} + #{RssGrowth::RUNS} runs, in child processes")
+      RssGrowth.measure
+    end
+
+    def threads
+      Bench.progress("5. #{Threads::THREADS} threads × sleep 0.5: #{ROUNDS} rounds")
+      Threads.measure(rounds: ROUNDS)
+    end
+
+    def timeouts
+      Bench.progress("6. timeout precision")
+      Timeouts.measure
+    end
+
+    # Ruby spawns by fork when run as root, and fork's cost grows with the
+    # heap; hence fewer calls for the forking contenders.
+    def big_heap
+      Bench.settle
+      Bench.progress("2. growing the heap by #{HEAP_BYTES >> 30} GiB")
+      ballast = PerCall.grow_heap(HEAP_BYTES)
+      rss = Bench.rss
+      Bench.progress("2. /bin/true per call, VmRSS #{Markdown.mib(rss, 0)} MiB: #{PerCall::ROUNDS} rounds")
+      calls = ALL.to_h { |key| [key, FORKING.include?(key) ? PerCall::FORKING_CALLS : PerCall::CALLS] }
+      samples = PerCall.measure(calls)
+      { samples:, rss:, pieces: ballast.size }
+    end
+
+    def headlines(results)
+      [PerCall.headline("1. /bin/true per call, small heap (µs)", results[:small]),
+       PerCall.headline("2. /bin/true per call, #{HEAP_BYTES >> 30} GB heap (µs)", results[:big][:samples]),
+       *LargeOutput.headlines(results[:output].first),
+       RssGrowth.headline(results[:growth]),
+       Threads.headline(results[:threads]),
+       *Timeouts.headlines(results[:timeouts])]
+    end
+
+    def sections(results)
+      [*per_call_sections(results), LargeOutput.details(*results[:output]), RssGrowth.details(results[:growth]),
+       Threads.details(results[:threads]), Timeouts.details(results[:timeouts])]
+    end
+
+    def per_call_sections(results)
+      big = results[:big]
+      [PerCall.details("1. /bin/true per call, small heap", results[:small],
+                       "Rounds rotate the order; each call timed alone. Open3 and posix-spawn capture stdout " \
+                       "and stderr, backticks stdout only; the floor pipes both, in its own process group, and " \
+                       "runs a batch per Fiddle call (timed in Rust), so it never gives up the GVL between runs. " \
+                       "\"One Fiddle call per run\" is the same floor timed from Ruby, releasing the GVL each run."),
+       PerCall.details("2. /bin/true per call, #{HEAP_BYTES >> 30} GB heap", big[:samples],
+                       "After filling #{big[:pieces]} Strings of 64 KiB (VmRSS #{Markdown.mib(big[:rss], 0)} MiB). " \
+                       "Open3 and backticks fork (Ruby does not vfork as root), so they run " \
+                       "#{PerCall::FORKING_CALLS} calls a round, not #{PerCall::CALLS}.")]
+    end
+  end
+end
+
+Bench::Main.run

@@ -1,0 +1,79 @@
+# frozen_string_literal: true
+
+require "fiddle"
+
+# Measurement helpers shared by the workloads in bench/workloads/.
+module Bench
+  MIB = 1 << 20
+
+  # glibc keeps freed heap memory resident; a baseline taken without trimming it
+  # would hide (or inflate) what the next contender really needs.
+  MALLOC_TRIM = Fiddle::Function.new(Fiddle.dlopen(nil)["malloc_trim"], [Fiddle::TYPE_SIZE_T], Fiddle::TYPE_INT)
+
+  module_function
+
+  def now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+
+  # @return [Float] seconds the block took
+  def timed
+    start = now
+    yield
+    now - start
+  end
+
+  def median(values) = percentile(values, 50)
+
+  # Linear interpolation between the closest ranks.
+  def percentile(values, pct)
+    sorted = values.sort
+    return nil if sorted.empty?
+
+    rank = pct / 100.0 * (sorted.size - 1)
+    low = sorted[rank.floor]
+    low + ((sorted[rank.ceil] - low) * (rank - rank.floor))
+  end
+
+  # @return [Integer] bytes of a "kB" field of /proc/self/status
+  def status_bytes(field)
+    Integer(File.read("/proc/self/status")[/^#{field}:\s+(\d+) kB$/, 1]) * 1024
+  end
+
+  def rss = status_bytes("VmRSS")
+  def peak_rss = status_bytes("VmHWM")
+
+  # Resets VmHWM to the current RSS, so a later VmHWM is the peak of what ran
+  # in between. Not every kernel or sandbox allows it.
+  # @return [Boolean] whether the reset happened
+  def reset_peak_rss
+    File.write("/proc/self/clear_refs", "5")
+    true
+  rescue SystemCallError
+    false
+  end
+
+  # Frees what is garbage and hands free heap memory back to the kernel.
+  def settle
+    GC.start
+    MALLOC_TRIM.call(0)
+  end
+
+  # Pids of this process's live children, zombies excluded: a zombie is already
+  # done and costs nothing but a process-table slot.
+  def live_children
+    Dir.glob("/proc/self/task/*/children").flat_map { |path| File.read(path).split.map { |pid| Integer(pid) } }
+       .reject { |pid| zombie?(pid) }
+  end
+
+  def zombie?(pid)
+    File.read("/proc/#{pid}/stat").split(") ").last.start_with?("Z")
+  rescue SystemCallError
+    true
+  end
+
+  # Console progress goes to stderr so that stdout carries only the Markdown.
+  def progress(message)
+    warn "[bench #{format("%6.1f", now - STARTED)}s] #{message}"
+  end
+
+  STARTED = now
+end
