@@ -5,8 +5,13 @@ use std::os::fd::OwnedFd;
 
 use crate::pipes::{self, Transfer};
 
-/// Bytes asked for per read; the pipes are grown to 1 MiB, so one read can empty one.
+/// Bytes asked for per read; a busy pipe is grown to 1 MiB, so one read can empty it.
 const READ_CHUNK: usize = 1 << 20;
+
+/// A read this large filled a default-sized pipe: the program writes a lot,
+/// so the pipe is grown (once) to cross in fewer reads and context switches.
+/// Small outputs never pay for the resize.
+const BUSY_READ: usize = 64 << 10;
 
 /// Bound on reads in the final drain, when no writer of the group is left but
 /// an outsider (a `setsid` daemon) might still hold the pipe and keep writing.
@@ -19,6 +24,7 @@ pub(crate) struct Capture {
     total: u64,
     limit: u64,
     overflowed: bool,
+    grown: bool,
     discard: Vec<u8>,
 }
 
@@ -38,6 +44,7 @@ impl Capture {
             total: 0,
             limit: limit as u64,
             overflowed: false,
+            grown: false,
             discard: Vec::new(),
         }
     }
@@ -71,6 +78,10 @@ impl Capture {
             Transfer::Closed => self.fd = None,
             Transfer::WouldBlock => {}
             Transfer::Bytes(n) => {
+                if n >= BUSY_READ && !self.grown {
+                    pipes::grow(fd);
+                    self.grown = true;
+                }
                 let n = n as u64;
                 if n > room {
                     let excess = usize::try_from(n - room).unwrap_or(0);

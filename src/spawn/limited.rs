@@ -30,7 +30,7 @@ pub(super) fn spawn(plan: &Plan) -> Result<i32, BackendError> {
     let shared = Shared {
         plan,
         argv: argv.as_ptr(),
-        envp: envp.as_ptr(),
+        envp: plan.envp(&envp),
         rlimits: [
             (libc::RLIMIT_AS, plan.limits.memory_bytes),
             (libc::RLIMIT_CPU, plan.limits.cpu_seconds),

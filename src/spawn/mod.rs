@@ -33,7 +33,7 @@ pub(crate) struct Spawned {
 pub(super) struct Plan {
     pub program: CString,
     pub argv: Vec<CString>,
-    pub envp: Vec<CString>,
+    pub env: Environment,
     pub cwd: Option<CString>,
     pub limits: Limits,
     /// The child's ends: stdin (`None` means `/dev/null`), stdout, stderr.
@@ -47,9 +47,30 @@ impl Plan {
         null_terminated(&self.argv)
     }
 
+    /// Pointers to the built environment (empty when the host's is inherited);
+    /// pass them to [`Plan::envp`], which must not outlive them.
     pub fn envp_ptrs(&self) -> Vec<*const libc::c_char> {
-        null_terminated(&self.envp)
+        match &self.env {
+            Environment::Inherited => Vec::new(),
+            Environment::Built(vars) => null_terminated(vars),
+        }
     }
+
+    pub fn envp(&self, built: &[*const libc::c_char]) -> *const *const libc::c_char {
+        match self.env {
+            // SAFETY: `environ` is only changed by setenv/putenv, which the host (Ruby) calls
+            // holding the GVL, as the spawn does.
+            Environment::Inherited => unsafe { libc::environ.cast_const().cast() },
+            Environment::Built(_) => built.as_ptr(),
+        }
+    }
+}
+
+/// The program's environment: the host's own, passed as is (no copy, the
+/// common case), or one built from it with the command's changes.
+pub(super) enum Environment {
+    Inherited,
+    Built(Vec<CString>),
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -75,13 +96,20 @@ pub(crate) fn spawn(command: &Command) -> Result<Spawned, SpawnError> {
         source,
     };
 
-    let env = effective_env(command);
-    let path_var = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_os_str());
-    let program = resolve(&command.argv[0], path_var, command.cwd.as_deref())
-        .map_err(|e| fail("PATH lookup", e))?;
+    let env = environment(command);
+    let path_var = match &env {
+        Environment::Inherited => std::env::var_os("PATH"),
+        Environment::Built(vars) => vars
+            .iter()
+            .find_map(|var| var.as_bytes().strip_prefix(b"PATH="))
+            .map(|value| OsStr::from_bytes(value).to_owned()),
+    };
+    let program = resolve(
+        &command.argv[0],
+        path_var.as_deref(),
+        command.cwd.as_deref(),
+    )
+    .map_err(|e| fail("PATH lookup", e))?;
     if let Some(dir) = &command.cwd {
         check_dir(dir).map_err(|e| fail("chdir", e))?;
     }
@@ -95,8 +123,6 @@ pub(crate) fn spawn(command: &Command) -> Result<Spawned, SpawnError> {
         }
         None => (None, None),
     };
-    pipes::grow(&stdout_w);
-    pipes::grow(&stderr_w);
     // O_NONBLOCK belongs to the parent's open file descriptions only; the
     // program's ends stay blocking.
     for fd in [Some(&stdout_r), Some(&stderr_r), stdin_parent.as_ref()]
@@ -109,10 +135,7 @@ pub(crate) fn spawn(command: &Command) -> Result<Spawned, SpawnError> {
     let plan = Plan {
         program: c_string(program.as_os_str()),
         argv: command.argv.iter().map(|a| c_string(a)).collect(),
-        envp: env
-            .iter()
-            .map(|(k, v)| c_string(&[k.as_os_str(), v.as_os_str()].join(OsStr::new("="))))
-            .collect(),
+        env,
         cwd: command.cwd.as_deref().map(|d| c_string(d.as_os_str())),
         limits: command.limits,
         stdin: stdin_child,
@@ -146,7 +169,10 @@ fn c_string(s: &OsStr) -> CString {
 }
 
 /// The inherited environment (unless cleared) with the command's changes applied in order.
-fn effective_env(command: &Command) -> Vec<(OsString, OsString)> {
+fn environment(command: &Command) -> Environment {
+    if !command.clear_env && command.env.is_empty() {
+        return Environment::Inherited;
+    }
     let mut env: Vec<(OsString, OsString)> = if command.clear_env {
         Vec::new()
     } else {
@@ -158,7 +184,11 @@ fn effective_env(command: &Command) -> Vec<(OsString, OsString)> {
             env.push((name.clone(), value.clone()));
         }
     }
-    env
+    Environment::Built(
+        env.iter()
+            .map(|(k, v)| c_string(&[k.as_os_str(), v.as_os_str()].join(OsStr::new("="))))
+            .collect(),
+    )
 }
 
 /// Finds the program the way `execvp` would, but in the program's own `PATH`

@@ -146,7 +146,7 @@ pub(super) fn spawn(plan: &Plan) -> Result<i32, BackendError> {
             &raw const actions.0,
             &raw const attr.0,
             argv.as_ptr().cast(),
-            envp.as_ptr().cast(),
+            plan.envp(&envp).cast(),
         )
     };
     check("exec", rc)?;
