@@ -1,6 +1,7 @@
 //! Validating a program's output as exactly one JSON document, the way Ruby's
-//! `JSON.parse` (json 2.6) reads it, with two deliberate differences: a UTF-8
-//! byte-order mark is accepted, and invalid UTF-8 is rejected.
+//! `JSON.parse` (json 2.6) reads it, with deliberate differences: a UTF-8
+//! byte-order mark is accepted, invalid UTF-8 is rejected, and so are the
+//! `/* */` and `//` comments that json 2.6 tolerates (they are not JSON).
 
 use serde_json::Value;
 
@@ -44,7 +45,11 @@ pub enum JsonError {
 /// parser's own recursion limit, never by a stack overflow).
 pub fn parse(output: &[u8]) -> Result<Value, JsonError> {
     let text = output.strip_prefix(BOM).unwrap_or(output);
-    if text.iter().all(u8::is_ascii_whitespace) {
+    // JSON's own whitespace only: a form feed is not blank, it is invalid.
+    if text
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         return Err(JsonError::Empty);
     }
     let value: Value = serde_json::from_slice(text)
@@ -117,6 +122,7 @@ mod tests {
         assert_eq!(parse(b""), Err(JsonError::Empty));
         assert_eq!(parse(b" \n\t\r\n"), Err(JsonError::Empty));
         assert_eq!(parse(b"\xEF\xBB\xBF  "), Err(JsonError::Empty));
+        assert!(matches!(parse(b"\x0c"), Err(JsonError::Invalid { .. })));
     }
 
     #[test]
