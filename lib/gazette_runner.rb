@@ -66,7 +66,8 @@ module GazetteRunner
         argv, Options.env(env), clear_env ? true : false, Options.optional_string(chdir, "chdir"),
         Options.stdin(stdin), timeout, Options.seconds(kill_after, "kill_after", allow_zero: true),
         Options.positive_integer(max_output, "max_output", optional: false),
-        Options.positive_integer(memory_limit, "memory_limit"), Options.positive_integer(cpu_limit, "cpu_limit")
+        Options.positive_integer(memory_limit, "memory_limit"), Options.positive_integer(cpu_limit, "cpu_limit"),
+        nil
       )
       result = build_result(argv, raw)
       raise_for_ending(result, timeout, max_output)

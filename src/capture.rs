@@ -25,6 +25,7 @@ pub(crate) struct Capture {
     limit: u64,
     overflowed: bool,
     grown: bool,
+    last_read: usize,
     discard: Vec<u8>,
 }
 
@@ -45,6 +46,7 @@ impl Capture {
             limit: limit as u64,
             overflowed: false,
             grown: false,
+            last_read: 0,
             discard: Vec::new(),
         }
     }
@@ -56,6 +58,7 @@ impl Capture {
     /// Reads once. Past the limit, bytes are read and dropped so that the
     /// writers never block on a full pipe while they are being ended.
     pub(crate) fn read(&mut self) -> io::Result<Event> {
+        self.last_read = 0;
         let Some(fd) = &self.fd else {
             return Ok(Event::Nothing);
         };
@@ -88,24 +91,33 @@ impl Capture {
                     self.kept.truncate(self.kept.len() - excess);
                     self.total = self.limit;
                     self.overflowed = true;
+                    self.last_read = usize::try_from(room).unwrap_or(0);
                     return Ok(Event::Overflowed);
                 }
                 self.total += n;
+                self.last_read = usize::try_from(n).unwrap_or(0);
             }
         }
         Ok(Event::Nothing)
     }
 
+    /// The bytes the last `read` kept.
+    pub(crate) fn fresh(&self) -> &[u8] {
+        &self.kept[self.kept.len() - self.last_read..]
+    }
+
     /// Reads what is already in the pipe, then closes it: called once nothing
-    /// in the group can write any more.
-    pub(crate) fn drain_and_close(&mut self) -> Option<Event> {
+    /// in the group can write any more. `on_fresh` sees the bytes of each read.
+    pub(crate) fn drain_and_close(&mut self, on_fresh: &mut dyn FnMut(&[u8])) -> Option<Event> {
         let mut event = None;
         for _ in 0..FINAL_DRAIN_READS {
             if self.fd.is_none() {
                 break;
             }
             let before = self.total;
-            match self.read() {
+            let read = self.read();
+            on_fresh(self.fresh());
+            match read {
                 Ok(Event::Overflowed) => event = Some(Event::Overflowed),
                 Ok(Event::Nothing) if self.total == before && !self.overflowed => break,
                 Ok(Event::Nothing) => {}

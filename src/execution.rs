@@ -12,6 +12,7 @@ use crate::group;
 use crate::outcome::{Ending, ExitStatus, Outcome, Stream};
 use crate::pipes::{self, Transfer};
 use crate::poll::{self, Interest};
+use crate::progress::{Progress, ProgressWatch};
 use crate::registry::{self, Registration};
 use crate::spawn;
 use crate::waker::Waker;
@@ -54,6 +55,7 @@ pub struct Execution {
     stdin: Option<StdinFeed>,
     stdout: Capture,
     stderr: Capture,
+    progress: ProgressWatch,
     waker: Waker,
     started: Instant,
     ended: Option<Instant>,
@@ -98,6 +100,7 @@ impl Command {
             stdin,
             stdout: Capture::new(spawned.stdout, self.max_output),
             stderr: Capture::new(spawned.stderr, self.max_output),
+            progress: ProgressWatch::default(),
             waker,
             started,
             ended: None,
@@ -135,6 +138,11 @@ impl Execution {
         }
     }
 
+    /// Progress reports (see [`crate::progress`]) read from stderr since the last call.
+    pub fn take_progress(&mut self) -> Vec<Progress> {
+        self.progress.take_fresh()
+    }
+
     /// The caller gave up (its thread was interrupted): end the group now,
     /// with `SIGKILL` after at most one second. Keep calling `wait` to reap it.
     pub fn interrupt(&mut self) {
@@ -160,10 +168,11 @@ impl Execution {
             if self.finished || self.try_finish(now) {
                 return Step::Finished(Box::new(self.outcome()));
             }
-            if self
-                .flush_at
-                .is_some_and(|at| self.stdout.pending() >= at || self.stderr.pending() >= at)
-            {
+            if self.flush_at.is_some_and(|at| {
+                self.stdout.pending() >= at
+                    || self.stderr.pending() >= at
+                    || self.progress.has_fresh()
+            }) {
                 return Step::Output;
             }
             let ready = poll::wait(
@@ -200,17 +209,28 @@ impl Execution {
         self.pidfd.as_ref().map(AsFd::as_fd)
     }
 
+    /// The capture of `stream`, and the progress watch when it is stderr.
+    fn parts(&mut self, stream: Stream) -> (&mut Capture, Option<&mut ProgressWatch>) {
+        match stream {
+            Stream::Stdout => (&mut self.stdout, None),
+            Stream::Stderr => (&mut self.stderr, Some(&mut self.progress)),
+        }
+    }
+
     fn read(&mut self, stream: Stream) {
-        let capture = match stream {
-            Stream::Stdout => &mut self.stdout,
-            Stream::Stderr => &mut self.stderr,
-        };
-        match capture.read() {
-            Ok(capture::Event::Overflowed) => self.on_overflow(stream),
-            Ok(capture::Event::Nothing) => {}
-            Err(_) => {
-                capture.drain_and_close();
+        let (capture, mut progress) = self.parts(stream);
+        let event = match capture.read() {
+            Ok(event) => {
+                if let Some(watch) = progress.as_mut() {
+                    watch.feed(capture.fresh());
+                }
+                Some(event)
             }
+            Err(_) => capture
+                .drain_and_close(&mut |bytes| progress.as_mut().map_or((), |w| w.feed(bytes))),
+        };
+        if event == Some(capture::Event::Overflowed) {
+            self.on_overflow(stream);
         }
     }
 
@@ -301,14 +321,14 @@ impl Execution {
             return false;
         }
         for stream in [Stream::Stdout, Stream::Stderr] {
-            let capture = match stream {
-                Stream::Stdout => &mut self.stdout,
-                Stream::Stderr => &mut self.stderr,
-            };
-            if capture.drain_and_close() == Some(capture::Event::Overflowed) {
+            let (capture, mut progress) = self.parts(stream);
+            let event = capture
+                .drain_and_close(&mut |bytes| progress.as_mut().map_or((), |w| w.feed(bytes)));
+            if event == Some(capture::Event::Overflowed) {
                 self.on_overflow_after_exit(stream);
             }
         }
+        self.progress.finish();
         self.stdin = None;
         self.finished = true;
         true
@@ -332,6 +352,7 @@ impl Execution {
             stderr: self.stderr.take(),
             duration: ended.duration_since(self.started),
             max_rss: self.max_rss,
+            progress: self.progress.latest().cloned(),
             killed_leftovers: self.killed_leftovers,
             abandoned: self.status.is_none() || !self.group_gone,
         }

@@ -32,6 +32,7 @@
 //! instead of ending the host.
 #![deny(missing_docs)]
 
+pub mod breaker;
 mod capture;
 mod command;
 mod error;
@@ -39,9 +40,11 @@ mod escalation;
 mod execution;
 mod group;
 pub mod json;
+pub mod lines;
 mod outcome;
 mod pipes;
 mod poll;
+pub mod progress;
 mod registry;
 pub mod schema;
 mod spawn;

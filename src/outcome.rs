@@ -78,6 +78,8 @@ pub struct Outcome {
     /// Peak resident set size of the program in bytes (from `waitid`'s rusage),
     /// when it could be read.
     pub max_rss: Option<u64>,
+    /// The latest progress report read from stderr, if any (see [`crate::progress`]).
+    pub progress: Option<crate::progress::Progress>,
     /// Members of the group were still alive after the program ended and had to be ended.
     pub killed_leftovers: bool,
     /// The program could not be reaped even after `SIGKILL` (uninterruptible sleep).

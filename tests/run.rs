@@ -181,3 +181,28 @@ fn rejects_unusable_commands() {
         .env("A=B", Some("1"))
         .is_err());
 }
+
+#[test]
+fn keeps_the_latest_progress_report_and_hands_over_each_one() {
+    let mut command = sh(
+        "echo 'PROGRESS 10 page 1' >&2; echo noise >&2; sleep 0.05; printf 'PROGRESS 90 last' >&2",
+        LONG,
+    );
+    command.flush_at(1 << 20);
+    let mut execution = command.spawn().unwrap();
+    let mut reports = Vec::new();
+    let outcome = loop {
+        match execution.wait() {
+            Step::Finished(outcome) => break outcome,
+            _ => reports.extend(execution.take_progress()),
+        }
+    };
+    reports.extend(execution.take_progress());
+    let percents: Vec<u16> = reports.iter().map(|p| p.percent).collect();
+    assert_eq!(percents, [10, 90]);
+    let latest = outcome.progress.expect("a progress report");
+    assert_eq!(
+        (latest.percent, latest.message.as_deref()),
+        (90, Some("last"))
+    );
+}

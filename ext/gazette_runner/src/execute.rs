@@ -5,9 +5,10 @@ use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
 use gazette_runner_core::{Command, Ending, Limits, Step, Stream};
-use magnus::{prelude::*, Error, IntoValue, RArray, RString, Ruby, TryConvert, Value};
+use magnus::{prelude::*, Error, IntoValue, RArray, RHash, RString, Ruby, TryConvert, Value};
 
 use crate::errors;
+use crate::hooks::Hooks;
 use crate::nogvl::without_gvl;
 
 /// Output is handed to Ruby in pieces of this size, so a large output is never
@@ -82,8 +83,9 @@ fn command(
     Ok(command)
 }
 
-/// Runs one program and returns
-/// `[pid, exit_code, signal, ending, stdout, stderr, duration, max_rss, killed_leftovers, abandoned]`.
+/// Runs one program, reporting to `hooks` (see [`Hooks`]) as it goes, and returns
+/// `[pid, exit_code, signal, ending, stdout, stderr, duration, max_rss,
+/// killed_leftovers, abandoned, progress]` (`progress` is `[percent, message]` or nil).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     ruby: &Ruby,
@@ -97,8 +99,10 @@ pub(crate) fn execute(
     max_output: usize,
     memory_limit: Option<u64>,
     cpu_limit: Option<u64>,
+    hooks: Option<RHash>,
 ) -> Result<RArray, Error> {
-    let command = command(
+    let mut hooks = Hooks::from_hash(ruby, hooks)?;
+    let mut command = command(
         ruby,
         argv,
         env,
@@ -110,11 +114,19 @@ pub(crate) fn execute(
         max_output,
         (memory_limit, cpu_limit),
     )?;
+    if hooks.streaming() {
+        command.flush_at(1);
+    }
     let mut execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
     let waker = execution.waker();
     let stdout = ruby.str_buf_new(0);
     let stderr = ruby.str_buf_new(0);
-    let mut interruption: Option<Error> = None;
+    // An exception from the calling thread or from a hook ends the program;
+    // once one did, hooks are not called again.
+    let mut interruption: Option<Error> = hooks.spawned(execution.pid()).err();
+    if interruption.is_some() {
+        execution.interrupt();
+    }
     let outcome = loop {
         let step = match without_gvl(&waker, || execution.wait()) {
             Some(Ok(step)) => step,
@@ -126,8 +138,23 @@ pub(crate) fn execute(
         match step {
             Step::Finished(outcome) => break outcome,
             Step::Output => {
-                stdout.cat(execution.take_output(Stream::Stdout));
-                stderr.cat(execution.take_output(Stream::Stderr));
+                let (out, err) = (
+                    execution.take_output(Stream::Stdout),
+                    execution.take_output(Stream::Stderr),
+                );
+                stdout.cat(&out);
+                stderr.cat(&err);
+                let progress = execution.take_progress();
+                if interruption.is_none() {
+                    let delivered = hooks
+                        .output(ruby, Stream::Stdout, &out)
+                        .and_then(|()| hooks.output(ruby, Stream::Stderr, &err))
+                        .and_then(|()| hooks.progress(ruby, progress));
+                    if let Err(error) = delivered {
+                        execution.interrupt();
+                        interruption = Some(error);
+                    }
+                }
             }
             Step::Woken => {
                 // Every wake-up must run Ruby's pending interrupts, or a timer
@@ -147,6 +174,10 @@ pub(crate) fn execute(
     }
     stdout.cat(&outcome.stdout);
     stderr.cat(&outcome.stderr);
+    hooks.output(ruby, Stream::Stdout, &outcome.stdout)?;
+    hooks.output(ruby, Stream::Stderr, &outcome.stderr)?;
+    hooks.finish(ruby)?;
+    hooks.progress(ruby, execution.take_progress())?;
     let ending = match outcome.ending {
         Ending::Natural => "natural",
         Ending::Timeout => "timeout",
@@ -154,7 +185,16 @@ pub(crate) fn execute(
         Ending::OutputLimit(Stream::Stderr) => "stderr_limit",
         Ending::Interrupted => "interrupted",
     };
-    let fields: [Value; 10] = [
+    let progress = outcome.progress.as_ref().map(|p| {
+        ruby.ary_new_from_values(&[
+            p.percent.into_value_with(ruby),
+            p.message
+                .as_deref()
+                .map(|m| ruby.str_new(m))
+                .into_value_with(ruby),
+        ])
+    });
+    let fields: [Value; 11] = [
         outcome.pid.into_value_with(ruby),
         outcome.status.code().into_value_with(ruby),
         outcome.status.signal().into_value_with(ruby),
@@ -165,6 +205,7 @@ pub(crate) fn execute(
         outcome.max_rss.into_value_with(ruby),
         outcome.killed_leftovers.into_value_with(ruby),
         outcome.abandoned.into_value_with(ruby),
+        progress.into_value_with(ruby),
     ];
     Ok(ruby.ary_new_from_values(&fields))
 }

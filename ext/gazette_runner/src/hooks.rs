@@ -1,0 +1,106 @@
+//! The Ruby callables a run reports to while it goes on: `on_spawn`,
+//! `on_stdout`, `on_stderr` (lines, batched per read) and `on_progress`.
+//! They are called on the calling thread, with the GVL held only while they run.
+
+use gazette_runner_core::lines::LineBuffer;
+use gazette_runner_core::progress::Progress;
+use gazette_runner_core::Stream;
+use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
+
+/// Callables taken from the `hooks` Hash; the struct lives on the stack of the
+/// run, where the GC sees the values.
+pub(crate) struct Hooks {
+    on_spawn: Option<Value>,
+    on_stdout: Option<Value>,
+    on_stderr: Option<Value>,
+    on_progress: Option<Value>,
+    stdout_lines: LineBuffer,
+    stderr_lines: LineBuffer,
+}
+
+impl Hooks {
+    pub(crate) fn from_hash(ruby: &Ruby, hash: Option<RHash>) -> Result<Self, Error> {
+        let get = |key: &str| -> Result<Option<Value>, Error> {
+            match hash {
+                Some(hash) => Ok(hash.get(ruby.to_symbol(key)).filter(|v| !v.is_nil())),
+                None => Ok(None),
+            }
+        };
+        Ok(Self {
+            on_spawn: get("on_spawn")?,
+            on_stdout: get("on_stdout")?,
+            on_stderr: get("on_stderr")?,
+            on_progress: get("on_progress")?,
+            stdout_lines: LineBuffer::default(),
+            stderr_lines: LineBuffer::default(),
+        })
+    }
+
+    /// True when output must reach Ruby as soon as it is read.
+    pub(crate) fn streaming(&self) -> bool {
+        self.on_stdout.is_some() || self.on_stderr.is_some() || self.on_progress.is_some()
+    }
+
+    pub(crate) fn spawned(&self, pid: u32) -> Result<(), Error> {
+        match self.on_spawn {
+            Some(hook) => hook.funcall::<_, _, Value>("call", (pid,)).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Passes the complete lines in `bytes` to the stream's hook, in one Array.
+    pub(crate) fn output(
+        &mut self,
+        ruby: &Ruby,
+        stream: Stream,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        let (hook, buffer) = match stream {
+            Stream::Stdout => (self.on_stdout, &mut self.stdout_lines),
+            Stream::Stderr => (self.on_stderr, &mut self.stderr_lines),
+        };
+        let Some(hook) = hook else { return Ok(()) };
+        let lines = ruby.ary_new();
+        let mut pushed = Ok(());
+        buffer.push(bytes, |line| {
+            if pushed.is_ok() {
+                pushed = lines.push(text(ruby, line));
+            }
+        });
+        pushed?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        hook.funcall::<_, _, Value>("call", (lines,)).map(drop)
+    }
+
+    pub(crate) fn progress(&self, ruby: &Ruby, events: Vec<Progress>) -> Result<(), Error> {
+        let Some(hook) = self.on_progress else {
+            return Ok(());
+        };
+        for event in events {
+            let message = event.message.as_deref().map(|m| ruby.str_new(m));
+            hook.funcall::<_, _, Value>("call", (event.percent, message))?;
+        }
+        Ok(())
+    }
+
+    /// Delivers the unterminated last line of each stream, once the run ended.
+    pub(crate) fn finish(&mut self, ruby: &Ruby) -> Result<(), Error> {
+        for (hook, buffer) in [
+            (self.on_stdout, &mut self.stdout_lines),
+            (self.on_stderr, &mut self.stderr_lines),
+        ] {
+            if let (Some(hook), Some(last)) = (hook, buffer.finish()) {
+                let lines = ruby.ary_new_from_values(&[text(ruby, &last).as_value()]);
+                hook.funcall::<_, _, Value>("call", (lines,))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A line as a Ruby String in `Encoding.default_external`, like the run's own output.
+fn text(ruby: &Ruby, bytes: &[u8]) -> RString {
+    ruby.enc_str_new(bytes, ruby.enc_default_external())
+}
