@@ -89,6 +89,7 @@ module GazetteRunner
     end
 
     class << self
+      # The end of `text`, at most {TAIL_BYTES} bytes, starting at a line boundary where possible.
       # @api private
       def tail(text)
         return text if text.bytesize <= TAIL_BYTES
@@ -97,6 +98,7 @@ module GazetteRunner
         cut.include?("\n") ? cut[(cut.index("\n") + 1)..] : cut
       end
 
+      # "stderr: <tail>" for error messages, or a note that stderr was empty.
       # @api private
       def tail_note(stderr)
         tail = tail(stderr).strip

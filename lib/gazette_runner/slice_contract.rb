@@ -7,6 +7,7 @@ module GazetteRunner
   # {SchemaError}, not a file the job goes on to mail or upload.
   # @api private
   module SliceContract
+    # The JSON Schema every slicer answer must satisfy before the file checks.
     SCHEMA = {
       "$schema" => "https://json-schema.org/draft/2020-12/schema",
       "type" => "object",

@@ -27,6 +27,7 @@ module GazetteRunner
     # @return [Boolean] true when there are no pages
     def empty? = page_count.zero?
 
+    # The one empty result, returned by {.empty}.
     EMPTY = new(page_count: 0, files: [])
   end
 end
