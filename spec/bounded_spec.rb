@@ -63,16 +63,18 @@ RSpec.describe "bounded runs" do
     Dir.mktmpdir do |dir|
       pidfile = File.join(dir, "daemon")
       fds_before = open_fds
-      # setsid forks when it is already a group leader, so the daemon is a
-      # grandchild in a session of its own: no group kill can reach it.
+      # The daemon writes its pid only once it has its own session; the
+      # program waits for that, then hangs until the timeout ends its group.
+      script = "setsid sh -c 'echo $$ > #{pidfile}; exec sleep 5' & " \
+               "while [ ! -s #{pidfile} ]; do sleep 0.01; done; exec sleep 1000"
       took = elapsed do
-        GazetteRunner.run(["setsid", "sh", "-c", "echo $$ > #{pidfile}; exec sleep 5"], timeout: 0.5, kill_after: 0.2)
+        GazetteRunner.run(sh(script), timeout: 0.5, kill_after: 0.2)
       rescue GazetteRunner::TimeoutError
         nil
       end
       expect(took).to be < 0.5 + 0.2 + margin
       expect(open_fds).to eq(fds_before)
-      daemon = eventually { File.size?(pidfile) && Integer(File.read(pidfile)) }
+      daemon = Integer(File.read(pidfile))
       expect(alive?(daemon)).to be(true) # the documented limit: it lives on
       Process.kill(:KILL, daemon)
     end
