@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn a_failed_probe_reopens() {
         let name = "unit-failed-probe";
-        admit(name, 1, Duration::ZERO);
+        assert_eq!(admit(name, 1, Duration::ZERO), Admission::Allowed);
         record(name, false, false);
         assert_eq!(admit(name, 1, Duration::ZERO), Admission::Probe);
         record(name, false, true);
