@@ -28,7 +28,7 @@ RSpec.describe "interrupting the caller" do
       thread.raise(RuntimeError, "stop")
       expect { thread.join(5) }.to raise_error(RuntimeError, "stop")
     end
-    expect(took).to be < 2.5
+    expect(took).to be < time_bound(2.5)
     expect(live_group_members(pid)).to be_empty
     expect(own_zombies).to be_empty
   end
@@ -39,7 +39,7 @@ RSpec.describe "interrupting the caller" do
       thread.raise(RuntimeError, "shutdown")
       expect { thread.join(5) }.to raise_error(RuntimeError)
     end
-    expect(took).to be < 2.5
+    expect(took).to be < time_bound(2.5)
     expect(alive?(pid)).to be(false)
   end
 
@@ -73,7 +73,7 @@ RSpec.describe "interrupting the caller" do
       end.to raise_error(Timeout::Error)
       pid = Integer(File.read(@pidfile))
     end
-    expect(took).to be < 2.5
+    expect(took).to be < time_bound(2.5)
     expect(alive?(pid)).to be(false)
   end
 
