@@ -34,7 +34,9 @@ module Bench
 
     module_function
 
-    def document(headlines, sections)
+    # `extra_summaries` follow the summary table: workloads whose peers are not
+    # the process runners of its columns.
+    def document(headlines, sections, extra_summaries: [])
       [
         "# gazette_runner benchmarks", machine,
         "## Summary",
@@ -42,8 +44,13 @@ module Bench
         "(POSIX::Spawn::Child, Open3.capture3, backticks); for MiB/s higher is better, elsewhere lower. " \
         "A peer that failed, or left the program running, is not counted as best. In 6b the bound is " \
         "timeout + kill_after (0.4 s) for gazette_runner, the timeout (0.2 s) for the peer.",
-        summary(headlines), *sections
+        summary(headlines), *extra_summaries, *sections
       ].join("\n\n") << "\n"
+    end
+
+    # Row 7 alone (`rake bench:json`).
+    def json_document(summary, section)
+      ["# gazette_runner benchmarks: row 7 only", machine, "## Summary", summary, section].join("\n\n") << "\n"
     end
 
     def summary(headlines)

@@ -3,6 +3,9 @@
 # gazette_runner against its peers, in one run: `rake bench` (which builds the
 # extension and the Rust floor first). Prints Markdown to stdout, progress to
 # stderr, and writes the same Markdown to bench/RESULTS.md.
+#
+# `ruby -Ilib bench/run.rb json` (`rake bench:json`) runs row 7 alone and only
+# prints it: RESULTS.md keeps the full run.
 
 require_relative "support"
 require_relative "contenders"
@@ -25,10 +28,16 @@ module Bench
 
     def run
       results = { small: small_heap, output: large_output, growth: rss_growth,
-                  threads:, timeouts:, big: big_heap }
-      markdown = Report.document(headlines(results), sections(results))
+                  threads:, timeouts:, json: json_output, big: big_heap }
+      markdown = Report.document(headlines(results), sections(results),
+                                 extra_summaries: [JsonReport.summary(results[:json])])
       File.write(File.join(__dir__, "RESULTS.md"), markdown)
       puts markdown
+    end
+
+    def run_json_only
+      results = json_output
+      puts Report.json_document(JsonReport.summary(results), JsonReport.details(results))
     end
 
     def small_heap
@@ -56,6 +65,14 @@ module Bench
       Timeouts.measure
     end
 
+    # Its garbage (the Ruby objects of a 50 MB document, several times over)
+    # grows the heap, so it runs after every workload that forks on a small heap.
+    def json_output
+      Bench.settle
+      Bench.progress("7. JSON output against JSON.parse: #{ROUNDS} rounds")
+      JsonParsing.measure(rounds: ROUNDS)
+    end
+
     # Ruby spawns by fork when run as root, and fork's cost grows with the
     # heap; hence fewer calls for the forking contenders.
     def big_heap
@@ -80,7 +97,7 @@ module Bench
 
     def sections(results)
       [*per_call_sections(results), LargeOutput.details(*results[:output]), RssGrowth.details(results[:growth]),
-       Threads.details(results[:threads]), Timeouts.details(results[:timeouts])]
+       Threads.details(results[:threads]), Timeouts.details(results[:timeouts]), JsonReport.details(results[:json])]
     end
 
     def per_call_sections(results)
@@ -98,4 +115,4 @@ module Bench
   end
 end
 
-Bench::Main.run
+ARGV.first == "json" ? Bench::Main.run_json_only : Bench::Main.run

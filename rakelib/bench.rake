@@ -13,6 +13,11 @@ task bench: %i[compile bench:floor] do
 end
 
 namespace :bench do
+  desc "Row 7 alone: parsing JSON output against JSON.parse (prints it; bench/RESULTS.md is left as it is)"
+  task json: :compile do
+    sh RbConfig.ruby, "-Ilib", "bench/run.rb", "json"
+  end
+
   desc "Build the benchmark floor (bench/floor, a crate outside the workspace)"
   task :floor do
     sh "cargo", "build", "--release", "--manifest-path", FLOOR_MANIFEST, "--target-dir", FLOOR_TARGET_DIR
