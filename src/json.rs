@@ -44,14 +44,7 @@ pub enum JsonError {
 /// or nesting deeper than [`MAX_NESTING`] (hostile depths are refused by the
 /// parser's own recursion limit, never by a stack overflow).
 pub fn parse(output: &[u8]) -> Result<Value, JsonError> {
-    let text = output.strip_prefix(BOM).unwrap_or(output);
-    // JSON's own whitespace only: a form feed is not blank, it is invalid.
-    if text
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        return Err(JsonError::Empty);
-    }
+    let text = document_text(output)?;
     let value: Value = serde_json::from_slice(text)
         .map_err(|e| invalid(text, &e.to_string(), e.line(), e.column()))?;
     if too_deep(&value) {
@@ -66,6 +59,24 @@ pub fn parse(output: &[u8]) -> Result<Value, JsonError> {
         });
     }
     Ok(value)
+}
+
+/// The text a parser should read: `output` without its UTF-8 byte-order mark.
+/// Shared with callers that parse the text themselves, so that they agree with
+/// [`parse`] on what is blank.
+///
+/// # Errors
+/// [`JsonError::Empty`] when nothing but JSON whitespace remains.
+pub fn document_text(output: &[u8]) -> Result<&[u8], JsonError> {
+    let text = output.strip_prefix(BOM).unwrap_or(output);
+    // JSON's own whitespace only: a form feed is not blank, it is invalid.
+    if text
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return Err(JsonError::Empty);
+    }
+    Ok(text)
 }
 
 fn invalid(text: &[u8], full_message: &str, line: usize, column: usize) -> JsonError {
@@ -111,7 +122,7 @@ fn too_deep(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, JsonError, MAX_NESTING};
+    use super::{document_text, parse, JsonError, MAX_NESTING};
 
     fn nested(depth: usize) -> String {
         format!("{}{}", "[".repeat(depth), "]".repeat(depth))
@@ -123,6 +134,12 @@ mod tests {
         assert_eq!(parse(b" \n\t\r\n"), Err(JsonError::Empty));
         assert_eq!(parse(b"\xEF\xBB\xBF  "), Err(JsonError::Empty));
         assert!(matches!(parse(b"\x0c"), Err(JsonError::Invalid { .. })));
+    }
+
+    #[test]
+    fn document_text_drops_only_the_byte_order_mark() {
+        assert_eq!(document_text(b"\xEF\xBB\xBF [1]"), Ok(&b" [1]"[..]));
+        assert_eq!(document_text(b"\xEF\xBB\xBF\r\n"), Err(JsonError::Empty));
     }
 
     #[test]

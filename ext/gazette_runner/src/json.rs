@@ -2,10 +2,12 @@
 //! core's JSON and schema validation. Raises nothing about the document itself;
 //! it answers what it found and the Ruby layer picks the error.
 
+use crate::json_visitor::{self, build};
 use gazette_runner_core::json::{self, JsonError};
 use gazette_runner_core::schema::Schema;
-use magnus::rb_sys::FromRawValue;
+use magnus::rb_sys::{protect, FromRawValue};
 use magnus::{prelude::*, Error, IntoValue, RArray, RString, Ruby, Value};
+use rb_sys::VALUE;
 use serde_json::Value as Json;
 
 /// Parses `output` (and checks it against `schema`, JSON text, when given). Returns
@@ -25,96 +27,90 @@ pub(crate) fn parse_json(
         ),
         None => None,
     };
-    // SAFETY: the output is only read during this call, which runs no Ruby code until parsing is done.
-    let parsed = json::parse(unsafe { output.as_slice() });
     let answer = |tag: &str, rest: &[Value]| {
         let array = ruby.ary_new_capa(rest.len() + 1);
         array.push(ruby.to_symbol(tag))?;
         rest.iter().try_for_each(|v| array.push(*v))?;
         Ok(array)
     };
-    let document = match parsed {
-        Ok(document) => document,
-        Err(JsonError::Empty) => return answer("empty", &[]),
+    // SAFETY: `output` is an argument, so on this frame's stack: alive and
+    // pinned against compaction. Nothing below runs Ruby code that could change
+    // it before the last read (the visitor allocates, but calls no methods).
+    let bytes = unsafe { output.as_slice() };
+    let parsed = match schema {
+        // SAFETY: as just above.
+        None => unsafe { json_visitor::parse(bytes, symbolize_names)? },
+        Some(schema) => match json::parse(bytes) {
+            Ok(document) => {
+                let violations = schema.violations(&document);
+                if !violations.is_empty() {
+                    let list = ruby.ary_new_capa(violations.len());
+                    for violation in violations {
+                        list.push(ruby.ary_new_from_values(&[
+                            ruby.str_new(&violation.pointer).as_value(),
+                            ruby.str_new(&violation.message).as_value(),
+                        ]))?;
+                    }
+                    return answer("schema", &[list.as_value()]);
+                }
+                Ok(to_ruby(&document, symbolize_names)?)
+            }
+            Err(error) => Err(error),
+        },
+    };
+    match parsed {
+        Ok(object) => answer("ok", &[object]),
+        Err(JsonError::Empty) => answer("empty", &[]),
         Err(JsonError::Invalid {
             message,
             line,
             column,
             excerpt,
-        }) => {
-            return answer(
-                "invalid",
-                &[
-                    ruby.str_new(&message).as_value(),
-                    line.into_value_with(ruby),
-                    column.into_value_with(ruby),
-                    ruby.str_new(&excerpt).as_value(),
-                ],
-            )
-        }
-    };
-    if let Some(schema) = schema {
-        let violations = schema.violations(&document);
-        if !violations.is_empty() {
-            let list = ruby.ary_new_capa(violations.len());
-            for violation in violations {
-                list.push(ruby.ary_new_from_values(&[
-                    ruby.str_new(&violation.pointer).as_value(),
-                    ruby.str_new(&violation.message).as_value(),
-                ]))?;
-            }
-            return answer("schema", &[list.as_value()]);
-        }
+        }) => answer(
+            "invalid",
+            &[
+                ruby.str_new(&message).as_value(),
+                line.into_value_with(ruby),
+                column.into_value_with(ruby),
+                ruby.str_new(&excerpt).as_value(),
+            ],
+        ),
     }
-    answer("ok", &[to_ruby(ruby, &document, symbolize_names)?])
 }
 
-/// Converts as Ruby's `JSON.parse` would. Depth is at most 100 (checked by the
-/// core), so recursion is safe.
-fn to_ruby(ruby: &Ruby, value: &Json, symbolize_names: bool) -> Result<Value, Error> {
-    Ok(match value {
-        Json::Null => ruby.qnil().as_value(),
-        Json::Bool(flag) => flag.into_value_with(ruby),
-        Json::Number(number) => number_to_ruby(ruby, number.as_str())?,
-        Json::String(text) => ruby.str_new(text).as_value(),
+/// Converts as Ruby's `JSON.parse` would, under one protect: the builders
+/// can raise nothing but NoMemoryError (see `json_visitor::build`), and these
+/// frames own nothing that needs dropping if it does.
+pub(crate) fn to_ruby(value: &Json, symbolize_names: bool) -> Result<Value, Error> {
+    // SAFETY: called with the GVL, inside protect, as `build` requires.
+    let object = protect(|| unsafe { convert(value, symbolize_names) })?;
+    // SAFETY: a VALUE just built, still on our stack.
+    Ok(unsafe { Value::from_raw(object) })
+}
+
+/// Depth is at most 100 (checked by the core), so recursion is safe. Each
+/// container is a local of its frame while its children are built.
+unsafe fn convert(value: &Json, symbolize_names: bool) -> VALUE {
+    match value {
+        Json::Null => rb_sys::Qnil as VALUE,
+        Json::Bool(true) => rb_sys::Qtrue as VALUE,
+        Json::Bool(false) => rb_sys::Qfalse as VALUE,
+        Json::Number(number) => build::number(number.as_str()),
+        Json::String(text) => build::string(text),
         Json::Array(items) => {
-            let array = ruby.ary_new_capa(items.len());
+            let array = build::array(items.len());
             for item in items {
-                array.push(to_ruby(ruby, item, symbolize_names)?)?;
+                build::push(array, convert(item, symbolize_names));
             }
-            array.as_value()
+            array
         }
         Json::Object(map) => {
-            let hash = ruby.hash_new();
+            let hash = build::hash();
             for (key, item) in map {
-                let item = to_ruby(ruby, item, symbolize_names)?;
-                if symbolize_names {
-                    hash.aset(ruby.to_symbol(key), item)?;
-                } else {
-                    hash.aset(ruby.str_new(key), item)?;
-                }
+                let key = build::key(key, symbolize_names);
+                build::aset(hash, key, convert(item, symbolize_names));
             }
-            hash.as_value()
+            hash
         }
-    })
-}
-
-/// From the number's literal: integers of any size stay exact (`-0` is `0`),
-/// floats are correctly rounded, and out-of-range floats become ±Infinity.
-fn number_to_ruby(ruby: &Ruby, literal: &str) -> Result<Value, Error> {
-    if literal.contains(['.', 'e', 'E']) {
-        let float: f64 = literal
-            .parse()
-            .map_err(|_| Error::new(ruby.exception_arg_error(), "bad number"))?;
-        return Ok(ruby.float_from_f64(float).as_value());
     }
-    if let Ok(small) = literal.parse::<i64>() {
-        return Ok(ruby.integer_from_i64(small).as_value());
-    }
-    let digits = std::ffi::CString::new(literal)
-        .map_err(|_| Error::new(ruby.exception_arg_error(), "bad number"))?;
-    // SAFETY: a NUL-terminated string of decimal digits with an optional sign.
-    let big = unsafe { rb_sys::rb_cstr2inum(digits.as_ptr(), 10) };
-    // SAFETY: rb_cstr2inum returns a valid Integer VALUE.
-    Ok(unsafe { Value::from_raw(big) })
 }

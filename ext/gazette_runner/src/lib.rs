@@ -7,6 +7,7 @@ mod errors;
 mod execute;
 mod hooks;
 mod json;
+mod json_visitor;
 mod nogvl;
 
 use magnus::{function, prelude::*, Error, Ruby};
