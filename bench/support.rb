@@ -1,6 +1,9 @@
 # frozen_string_literal: true
 
 require "fiddle"
+require "json"
+require "open3"
+require "rbconfig"
 
 # Measurement helpers shared by the workloads in bench/workloads/.
 module Bench
@@ -13,6 +16,17 @@ module Bench
   module_function
 
   def now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+
+  # Runs `script` (a workload file) as a fresh Ruby process for one contender
+  # and returns the Hash it prints as JSON: memory is per process, so a clean
+  # process is the only fair baseline.
+  def in_child_ruby(script, key, what)
+    lib = File.expand_path("../lib", __dir__)
+    json, status = Open3.capture2(RbConfig.ruby, "-I", lib, script, key.to_s)
+    raise "#{what} of #{key} in a child failed" unless status.success?
+
+    JSON.parse(json, symbolize_names: true)
+  end
 
   # @return [Float] seconds the block took
   def timed

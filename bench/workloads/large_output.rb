@@ -62,13 +62,7 @@ module Bench
 
     # Where VmHWM cannot be reset, a fresh process per sample starts with a
     # peak that is only its own start-up.
-    def sample_in_child(key)
-      lib = File.expand_path("../../lib", __dir__)
-      json, status = Open3.capture2(RbConfig.ruby, "-I", lib, __FILE__, key.to_s)
-      raise "sample of #{key} in a child failed" unless status.success?
-
-      Sample.new(**JSON.parse(json, symbolize_names: true))
-    end
+    def sample_in_child(key) = Sample.new(**Bench.in_child_ruby(__FILE__, key, "sample"))
 
     # Medians over the samples that succeeded; nil for a contender that never did.
     def medians(samples, &)

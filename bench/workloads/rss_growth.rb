@@ -29,13 +29,7 @@ module Bench
       CONTENDERS.to_h { |key| [key, Thread.new { in_child(key) }] }.transform_values(&:value)
     end
 
-    def in_child(key)
-      lib = File.expand_path("../../lib", __dir__)
-      json, status = Open3.capture2(RbConfig.ruby, "-I", lib, __FILE__, key.to_s)
-      raise "RSS growth run of #{key} failed" unless status.success?
-
-      Sample.new(**JSON.parse(json, symbolize_names: true))
-    end
+    def in_child(key) = Sample.new(**Bench.in_child_ruby(__FILE__, key, "RSS growth run"))
 
     def sample(key)
       run(key, WARMUP)
