@@ -1,8 +1,5 @@
 # frozen_string_literal: true
 
-require "json"
-require "open3"
-require "rbconfig"
 require_relative "../contenders"
 require_relative "../support"
 
