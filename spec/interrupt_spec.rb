@@ -56,6 +56,22 @@ RSpec.describe "interrupting the caller" do
     expect(alive?(pid)).to be(false)
   end
 
+  # Under GC.stress every round of interrupt handling allocates, collects and
+  # sets a new interrupt, so Ruby never releases the GVL for the wait; the
+  # loop must still progress with the GVL held instead of spinning forever.
+  it "finishes a run while Ruby refuses every release of the GVL" do
+    status, out, = run_ruby_child(<<~RUBY, within: 120)
+      require "gazette_runner"
+      argv = ["sh", "-c", "echo done"]
+      GC.stress = true
+      result = GazetteRunner::Native.execute(argv, [], false, nil, nil, 30.0, 5.0, 1 << 20, nil, nil, nil)
+      GC.stress = false
+      puts result[4]
+    RUBY
+    expect(status).to be_success
+    expect(out).to eq("done\n")
+  end
+
   it "ends the group when the thread is killed" do
     thread, pid = start_run("sleep 1000")
     thread.kill

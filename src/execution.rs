@@ -162,6 +162,18 @@ impl Execution {
 
     /// Drives the program until it is finished, woken or has output to hand over.
     pub fn wait(&mut self) -> Step {
+        self.drive(None)
+    }
+
+    /// Like [`Execution::wait`], but returns [`Step::Woken`] once `limit` has
+    /// passed: `Duration::ZERO` does what is ready now without blocking. A
+    /// caller that may not block (Ruby refusing to release the GVL while an
+    /// interrupt is pending) still makes progress this way.
+    pub fn wait_at_most(&mut self, limit: Duration) -> Step {
+        self.drive(Some(Instant::now() + limit))
+    }
+
+    fn drive(&mut self, until: Option<Instant>) -> Step {
         loop {
             let now = Instant::now();
             self.on_timers(now);
@@ -183,7 +195,10 @@ impl Execution {
                     stderr: self.stderr.fd(),
                     stdin: self.stdin.as_ref().map(|feed| &feed.fd),
                 },
-                self.next_timer()
+                [self.next_timer(), until]
+                    .into_iter()
+                    .flatten()
+                    .min()
                     .map(|at| at.saturating_duration_since(now)),
             );
             if ready.stdout {
@@ -200,6 +215,9 @@ impl Execution {
             }
             if ready.waker {
                 self.waker.reset();
+                return Step::Woken;
+            }
+            if until.is_some_and(|at| Instant::now() >= at) {
                 return Step::Woken;
             }
         }

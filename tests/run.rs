@@ -206,3 +206,13 @@ fn keeps_the_latest_progress_report_and_hands_over_each_one() {
         (90, Some("last"))
     );
 }
+
+#[test]
+fn wait_at_most_zero_does_what_is_ready_without_blocking() {
+    let mut execution = sh("sleep 100", LONG).spawn().unwrap();
+    let (step, took) = timed(|| execution.wait_at_most(Duration::ZERO));
+    assert!(matches!(step, Step::Woken));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    execution.interrupt();
+    while !matches!(execution.wait(), Step::Finished(_)) {}
+}

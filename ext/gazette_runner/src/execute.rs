@@ -133,7 +133,10 @@ pub(crate) fn execute(
             Some(Err(_panic)) => {
                 return Err(errors::internal_error(ruby, "the wait loop panicked"))
             }
-            None => Step::Woken,
+            // Ruby had an interrupt pending and would not release the GVL:
+            // do what is ready without blocking, so the loop progresses even
+            // when every round of interrupt handling sets a new one (GC.stress).
+            None => execution.wait_at_most(Duration::ZERO),
         };
         match step {
             Step::Finished(outcome) => break outcome,
