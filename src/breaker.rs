@@ -5,7 +5,9 @@
 //! fleet keeps its own.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// What a breaker says to a call about to start.
@@ -44,7 +46,10 @@ pub struct Snapshot {
     pub retry_in: Duration,
 }
 
-#[derive(Debug)]
+/// Threshold and cool-off of a breaker first met through `record`/`snapshot`.
+const DEFAULT_CONFIG: (u32, Duration) = (5, Duration::from_secs(60));
+
+#[derive(Debug, Clone)]
 struct Breaker {
     threshold: u32,
     cool_off: Duration,
@@ -69,102 +74,189 @@ impl Breaker {
     }
 }
 
-type Registry = Mutex<HashMap<String, Arc<Mutex<Breaker>>>>;
-
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::default)
+/// The breakers of one process. A forked child must not touch its parent's
+/// lock (a thread that held it at the fork does not exist in the child), so
+/// each process works on a table of its own, copied from the parent's when
+/// that lock is free and started empty when it is not.
+struct Table {
+    pid: libc::pid_t,
+    breakers: Mutex<HashMap<String, Breaker>>,
 }
 
-fn breaker(name: &str, config: Option<(u32, Duration)>) -> Arc<Mutex<Breaker>> {
-    let mut all = registry().lock().unwrap_or_else(PoisonError::into_inner);
-    let entry = all.entry(name.to_owned()).or_insert_with(|| {
-        let (threshold, cool_off) = config.unwrap_or((5, Duration::from_secs(60)));
-        Arc::new(Mutex::new(Breaker {
+static TABLE: AtomicPtr<Table> = AtomicPtr::new(ptr::null_mut());
+
+fn table() -> &'static Table {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let current = TABLE.load(Ordering::Acquire);
+    // SAFETY: TABLE only ever holds pointers from Box::leak below, never freed.
+    if let Some(table) = unsafe { current.as_ref() } {
+        if table.pid == pid {
+            return table;
+        }
+    }
+    // SAFETY: as above.
+    let inherited = unsafe { current.as_ref() }
+        .and_then(|parent| parent.breakers.try_lock().ok().map(|all| all.clone()))
+        .unwrap_or_default();
+    let fresh: *mut Table = Box::leak(Box::new(Table {
+        pid,
+        breakers: Mutex::new(inherited),
+    }));
+    match TABLE.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // The parent's table is leaked on purpose: once per fork, and it may be locked.
+        Ok(_) => {
+            // SAFETY: just leaked, never freed.
+            unsafe { &*fresh }
+        }
+        Err(winner) => {
+            // Another thread of this process installed its table first.
+            // SAFETY: `fresh` was never shared; `winner` comes from Box::leak.
+            unsafe {
+                drop(Box::from_raw(fresh));
+                &*winner
+            }
+        }
+    }
+}
+
+/// Runs `f` on breaker `name`, created with `config` (or the defaults) if new;
+/// a given config replaces the breaker's and keeps its state.
+fn with_breaker<T>(
+    name: &str,
+    config: Option<(u32, Duration)>,
+    f: impl FnOnce(&mut Breaker) -> T,
+) -> T {
+    let mut all = table()
+        .breakers
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let breaker = all.entry(name.to_owned()).or_insert_with(|| {
+        let (threshold, cool_off) = config.unwrap_or(DEFAULT_CONFIG);
+        Breaker {
             threshold,
             cool_off,
             failures: 0,
             opened_at: None,
             probing: false,
-        }))
+        }
     });
     if let Some((threshold, cool_off)) = config {
-        let mut breaker = entry.lock().unwrap_or_else(PoisonError::into_inner);
         breaker.threshold = threshold.max(1);
         breaker.cool_off = cool_off;
     }
-    Arc::clone(entry)
+    f(breaker)
 }
 
 /// Asks breaker `name` (created with this config if new; otherwise its config
 /// is updated and its state kept) whether a call may start.
 #[must_use]
 pub fn admit(name: &str, threshold: u32, cool_off: Duration) -> Admission {
-    let shared = breaker(name, Some((threshold, cool_off)));
-    let mut breaker = shared.lock().unwrap_or_else(PoisonError::into_inner);
-    let now = Instant::now();
-    match breaker.opened_at {
-        None => Admission::Allowed,
-        Some(_) if breaker.probing => Admission::Open {
-            retry_in: breaker.retry_in(now),
-        },
-        Some(_) => {
-            let retry_in = breaker.retry_in(now);
-            if retry_in.is_zero() {
-                breaker.probing = true;
-                Admission::Probe
-            } else {
-                Admission::Open { retry_in }
+    with_breaker(name, Some((threshold, cool_off)), |breaker| {
+        let now = Instant::now();
+        match breaker.opened_at {
+            None => Admission::Allowed,
+            Some(_) if breaker.probing => Admission::Open {
+                retry_in: breaker.retry_in(now),
+            },
+            Some(_) => {
+                let retry_in = breaker.retry_in(now);
+                if retry_in.is_zero() {
+                    breaker.probing = true;
+                    Admission::Probe
+                } else {
+                    Admission::Open { retry_in }
+                }
             }
         }
-    }
+    })
 }
 
 /// Reports how an admitted call went.
 pub fn record(name: &str, success: bool, was_probe: bool) {
-    let shared = breaker(name, None);
-    let mut breaker = shared.lock().unwrap_or_else(PoisonError::into_inner);
-    if was_probe {
-        breaker.probing = false;
-    } else if breaker.opened_at.is_some() {
-        return; // a call admitted before the breaker opened says nothing new
-    }
-    if success {
-        breaker.failures = 0;
-        breaker.opened_at = None;
-    } else {
-        breaker.failures = breaker.failures.saturating_add(1);
-        if was_probe || breaker.failures >= breaker.threshold {
-            breaker.opened_at = Some(Instant::now());
+    with_breaker(name, None, |breaker| {
+        if was_probe {
+            breaker.probing = false;
+        } else if breaker.opened_at.is_some() {
+            return; // a call admitted before the breaker opened says nothing new
         }
-    }
+        if success {
+            breaker.failures = 0;
+            breaker.opened_at = None;
+        } else {
+            breaker.failures = breaker.failures.saturating_add(1);
+            if was_probe || breaker.failures >= breaker.threshold {
+                breaker.opened_at = Some(Instant::now());
+            }
+        }
+    });
 }
 
 /// Reads breaker `name` (a closed one with no failures if it was never used).
 #[must_use]
 pub fn snapshot(name: &str) -> Snapshot {
-    let shared = breaker(name, None);
-    let breaker = shared.lock().unwrap_or_else(PoisonError::into_inner);
-    Snapshot {
+    with_breaker(name, None, |breaker| Snapshot {
         state: breaker.state(),
         failures: breaker.failures,
         retry_in: breaker.retry_in(Instant::now()),
-    }
+    })
 }
 
 /// Closes breaker `name` and forgets its failures.
 pub fn reset(name: &str) {
-    let shared = breaker(name, None);
-    let mut breaker = shared.lock().unwrap_or_else(PoisonError::into_inner);
-    breaker.failures = 0;
-    breaker.opened_at = None;
-    breaker.probing = false;
+    with_breaker(name, None, |breaker| {
+        breaker.failures = 0;
+        breaker.opened_at = None;
+        breaker.probing = false;
+    });
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{admit, record, reset, snapshot, Admission, State};
-    use std::time::Duration;
+    use super::{admit, record, reset, snapshot, table, Admission, State};
+    use std::time::{Duration, Instant};
+
+    /// Waits at most `bound` for child `pid`; its exit code, or None (after killing it).
+    fn exit_code_within(pid: libc::pid_t, bound: Duration) -> Option<i32> {
+        let started = Instant::now();
+        let mut status = 0;
+        while started.elapsed() < bound {
+            // SAFETY: pid is our own child; status is a valid out-pointer.
+            match unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } {
+                0 => std::thread::sleep(Duration::from_millis(5)),
+                _ => return libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, &mut status, 0);
+        }
+        None
+    }
+
+    #[test]
+    fn a_child_forked_while_the_lock_is_held_starts_afresh_instead_of_deadlocking() {
+        let name = "unit-fork-locked";
+        assert_eq!(admit(name, 1, Duration::from_secs(60)), Admission::Allowed);
+        record(name, false, false);
+        let held = table().breakers.lock().unwrap();
+        // SAFETY: the child only reads the table and calls _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let fresh = snapshot(name).state == State::Closed;
+            // SAFETY: _exit is async-signal-safe and skips the harness's atexit work.
+            unsafe { libc::_exit(i32::from(!fresh)) }
+        }
+        drop(held);
+        assert_eq!(exit_code_within(pid, Duration::from_secs(10)), Some(0));
+        assert_eq!(
+            snapshot(name).state,
+            State::Open,
+            "the parent's state is kept"
+        );
+        reset(name);
+    }
 
     #[test]
     fn opens_after_threshold_probes_once_after_cool_off_and_closes_on_success() {
