@@ -2,12 +2,24 @@
 
 require_relative "gazette_runner/version"
 require_relative "gazette_runner/errors"
+require_relative "gazette_runner/progress"
 require_relative "gazette_runner/result"
 require_relative "gazette_runner/options"
 require_relative "gazette_runner/output_errors"
 require_relative "gazette_runner/json_output"
 require_relative "gazette_runner/slice_result"
 require_relative "gazette_runner/slice_contract"
+require_relative "gazette_runner/deadline"
+require_relative "gazette_runner/retry_policy"
+require_relative "gazette_runner/circuit_breaker"
+require_relative "gazette_runner/event"
+require_relative "gazette_runner/histogram"
+require_relative "gazette_runner/stats"
+require_relative "gazette_runner/running"
+require_relative "gazette_runner/instrumentation"
+require_relative "gazette_runner/attempt"
+require_relative "gazette_runner/call"
+require_relative "gazette_runner/health"
 require_relative "gazette_runner/gazette_runner"
 
 # Runs an external program from a background job with a hard time bound,
@@ -25,12 +37,21 @@ module GazetteRunner
   DEFAULT_KILL_AFTER = 5
   # Bytes kept per stream.
   DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024
+  # The bound of a health check that gives no `timeout:`.
+  DEFAULT_HEALTH_TIMEOUT = 10
+
+  # Internals of a call, not API.
+  private_constant :Call, :Attempt
 
   @default_timeout = DEFAULT_TIMEOUT
+  @stats = Stats.new
 
   class << self
     # @return [Numeric] seconds; the bound of calls that give no `timeout:`
     attr_reader :default_timeout
+
+    # @return [Stats] process-wide counts and durations of runs
+    attr_reader :stats
 
     # @param seconds [Numeric] a finite number of seconds > 0 (there is no unbounded run)
     # @raise [ArgumentError] when seconds is nil, zero, negative or infinite
@@ -44,44 +65,47 @@ module GazetteRunner
     # and reaped before this returns or raises.
     #
     # @param argv [Array<String, #to_path, #to_str>] the program and its arguments
-    # @param timeout [Numeric] seconds before the group is ended (default {.default_timeout})
-    # @param kill_after [Numeric] seconds between SIGTERM and SIGKILL
-    # @param env [Hash{String=>String,nil}] variables set (String) or unset (nil) over ENV
-    # @param clear_env [Boolean] when true the program gets exactly `env:`
-    # @param chdir [String, #to_path, nil] the program's working directory
-    # @param stdin [String, nil] bytes fed to the program's stdin (default: /dev/null)
-    # @param max_output [Integer] bytes kept per stream; more raises {OutputLimitError}
-    # @param memory_limit [Integer, nil] address-space limit in bytes (RLIMIT_AS)
-    # @param cpu_limit [Integer, nil] CPU-time limit in seconds (RLIMIT_CPU)
-    # @return [Result] whatever the exit status
+    # @param options [Hash] the options below
+    # @option options [Numeric] :timeout seconds before the group is ended (default
+    #   {.default_timeout}; with a deadline and no timeout, the deadline's budget)
+    # @option options [Numeric] :kill_after (5) seconds between SIGTERM and SIGKILL
+    # @option options [Deadline, nil] :deadline the job's overall budget (see {Deadline});
+    #   a {.within} block's deadline applies too, the earlier of the two winning
+    # @option options [Hash{String=>String,nil}] :env variables set (String) or unset (nil) over ENV
+    # @option options [Boolean] :clear_env (false) when true the program gets exactly `env:`
+    # @option options [String, #to_path, nil] :chdir the program's working directory
+    # @option options [String, nil] :stdin bytes fed to the program's stdin (default: /dev/null)
+    # @option options [Integer] :max_output (64 MiB) bytes kept per stream; more raises {OutputLimitError}
+    # @option options [Integer, nil] :memory_limit address-space limit in bytes (RLIMIT_AS)
+    # @option options [Integer, nil] :cpu_limit CPU-time limit in seconds (RLIMIT_CPU)
+    # @option options [Integer] :retries (0) attempts after the first (see {RetryPolicy})
+    # @option options [Numeric] :backoff (1) seconds; the first wait's ceiling, doubled each time
+    # @option options [Numeric] :max_backoff (30) seconds; no wait is longer
+    # @option options [Array<Symbol>] :retry_on (%i[timeout exit_error]) outcomes to retry
+    # @option options [RetryPolicy] :retry_policy all four retry options in one object
+    # @option options [CircuitBreaker] :breaker refuses to start the program while open
+    # @option options [#call] :on_stdout called with each line of stdout as it arrives
+    # @option options [#call] :on_stderr called with each line of stderr as it arrives
+    # @option options [#call] :on_progress called with a {Progress} for each `PROGRESS` line on stderr
+    # @return [Result] whatever the exit status (with `retries:`, the last attempt's)
     # @raise [SpawnError] the program could not be started
-    # @raise [TimeoutError] the bound passed (also a `Timeout::Error`)
+    # @raise [TimeoutError] the bound passed, or the deadline left too little to start (also a `Timeout::Error`)
     # @raise [OutputLimitError] a stream went past `max_output:`
+    # @raise [CircuitOpenError] the breaker is open; nothing was started
     # @raise [ArgumentError] bad arguments; nothing was started
-    def run(argv, timeout: default_timeout, kill_after: DEFAULT_KILL_AFTER, env: nil, clear_env: false, # rubocop:disable Metrics/ParameterLists
-            chdir: nil, stdin: nil, max_output: DEFAULT_MAX_OUTPUT, memory_limit: nil, cpu_limit: nil)
-      argv = Options.argv(argv)
-      timeout = Options.seconds(timeout, "timeout")
-      raw = Native.execute(
-        argv, Options.env(env), clear_env ? true : false, Options.optional_string(chdir, "chdir"),
-        Options.stdin(stdin), timeout, Options.seconds(kill_after, "kill_after", allow_zero: true),
-        Options.positive_integer(max_output, "max_output", optional: false),
-        Options.positive_integer(memory_limit, "memory_limit"), Options.positive_integer(cpu_limit, "cpu_limit"),
-        nil
-      )
-      result = build_result(argv, raw)
-      raise_for_ending(result, timeout, max_output)
-      result
+    def run(argv, **options)
+      Call.new(argv, options).perform { |result| result }
     end
 
-    # Like {.run}, but a non-zero exit or a death by signal raises {ExitError}.
+    # Like {.run}, but a non-zero exit or a death by signal raises {ExitError}
+    # (and is retried with `retries:`).
+    # @param argv [Array<String, #to_path, #to_str>]
+    # @param options [Hash] any option of {.run}
     # @return [Result] a successful one
     # @raise [ExitError] the program did not succeed
+    # @raise (see .run)
     def run!(argv, **options)
-      result = run(argv, **options)
-      raise ExitError, result unless result.success?
-
-      result
+      Call.new(argv, options).perform { |result| succeeded(result) }
     end
 
     # Runs the program like {.run} and returns what it printed on stdout as
@@ -94,7 +118,7 @@ module GazetteRunner
     # @param symbolize_names [Boolean] Symbol keys instead of String keys
     # @param options [Hash] any option of {.run}
     # @return [Object] the document
-    # @raise [SpawnError, TimeoutError, OutputLimitError] as {.run}
+    # @raise [SpawnError, TimeoutError, OutputLimitError, CircuitOpenError] as {.run}
     # @raise [ExitError] non-zero exit or death by signal
     # @raise [EmptyOutputError] stdout empty or only whitespace
     # @raise [InvalidJsonError] not exactly one JSON document (or nested deeper than 100)
@@ -102,8 +126,9 @@ module GazetteRunner
     # @raise [ArgumentError] bad arguments, or a schema that is not a valid JSON Schema
     def run_json(argv, schema: nil, symbolize_names: false, **options)
       JsonOutput.schema_text(schema) # a bad schema argument fails before anything runs
-      result = run!(argv, **options)
-      JsonOutput.parse(result, schema:, symbolize_names:)
+      Call.new(argv, options).perform do |result|
+        JsonOutput.parse(succeeded(result), schema:, symbolize_names:)
+      end
     end
 
     # Runs a gazette slicer and checks its answer against the slicer's contract:
@@ -122,26 +147,81 @@ module GazetteRunner
       output_dir = Options.string(output_dir, "output_dir")
       raise ArgumentError, "output_dir #{output_dir.inspect} is not a directory" unless File.directory?(output_dir)
 
-      result = run!(argv, **options)
-      document = JsonOutput.parse(result, schema: SliceContract::SCHEMA)
-      SliceContract.check(document, output_dir, result)
+      Call.new(argv, options).perform do |result|
+        document = JsonOutput.parse(succeeded(result), schema: SliceContract::SCHEMA)
+        SliceContract.check(document, output_dir, result)
+      end
     end
+
+    # Runs the block with a deadline that every call inside it (on this
+    # thread) uses without being told. Nested blocks never extend an outer
+    # budget. Nothing is raised when the time runs out: calls just refuse to
+    # start with a {TimeoutError}.
+    #
+    #   GazetteRunner.within(1800) do |deadline|
+    #     GazetteRunner.run(fetch)                # bound: the deadline's budget
+    #     GazetteRunner.run(slice, timeout: 900)  # bound: the smaller of the two
+    #   end
+    #
+    # @param budget [Numeric, Deadline] seconds from now, or a deadline
+    # @yieldparam deadline [Deadline] the deadline in force inside the block
+    # @return [Object] the block's value
+    # @raise [ArgumentError] budget is neither a Deadline nor a finite number >= 0
+    def within(budget, &)
+      raise ArgumentError, "within needs a block" unless block_given?
+
+      Deadline.with(budget.is_a?(Deadline) ? budget : Deadline.in(budget), &)
+    end
+
+    # Runs a program as a health check and says whether it exited 0 within
+    # `timeout:` (and printed what `expect:` asks), and if not, why. Never
+    # raises for the program's failure. The run is instrumented like any other.
+    #
+    # @param argv [Array<String>]
+    # @param timeout [Numeric] seconds
+    # @param expect [Regexp, String, nil] stdout must match it
+    # @param options [Hash] any other option of {.run}
+    # @return [Health]
+    # @raise [ArgumentError] bad arguments
+    def health(argv, timeout: DEFAULT_HEALTH_TIMEOUT, expect: nil, **options)
+      Health.check(argv, timeout:, expect:, **options)
+    end
+
+    # @param argv [Array<String>]
+    # @param options [Hash] the options of {.health}
+    # @return [Boolean] {.health}'s verdict
+    # @raise [ArgumentError] bad arguments
+    def healthy?(argv, **options) = health(argv, **options).healthy?
+
+    # @return [Logger, nil] where runs are logged: the logger given to {.logger=},
+    #   else Rails.logger when Rails is loaded, else nil (silent)
+    def logger = Instrumentation.logger
+
+    # @param logger [Logger, nil] any Logger-like object; nil silences the gem
+    def logger=(logger)
+      Instrumentation.logger = logger
+    end
+
+    # Calls the block with an {Event} when each attempt ends, on the thread
+    # that ran it. A block that raises is logged and skipped.
+    # @yieldparam event [Event]
+    # @return [Instrumentation::Subscription] call #unsubscribe on it to stop
+    # @raise [ArgumentError] no block
+    def subscribe(&) = Instrumentation.subscribe(&)
+
+    # @param subscription [Instrumentation::Subscription] what {.subscribe} returned
+    # @return [Boolean] true when it was subscribed
+    def unsubscribe(subscription) = Instrumentation.unsubscribe(subscription)
+
+    # @return [Array<Running::Child>] the programs this process is running right now, oldest first
+    def running = Running.all
 
     private
 
-    def build_result(argv, raw)
-      pid, exit_code, signal, ending, stdout, stderr, duration, max_rss, killed_leftovers, abandoned = raw
-      Result.new(argv:, pid:, exit_code:, signal:, stdout:, stderr:,
-                 duration:, max_rss:, ending:, killed_leftovers:,
-                 abandoned:)
-    end
+    def succeeded(result)
+      raise ExitError, result unless result.success?
 
-    def raise_for_ending(result, timeout, max_output)
-      case result.ending
-      when :timeout then raise TimeoutError.new(result, timeout)
-      when :stdout_limit then raise OutputLimitError.new(result, :stdout, max_output)
-      when :stderr_limit then raise OutputLimitError.new(result, :stderr, max_output)
-      end
+      result
     end
   end
 

@@ -12,6 +12,26 @@ module GazetteRunner
     # @return [GazetteRunner::Result, nil] what was known when the error
     #   happened (partial output, duration, pid); nil when no process ran
     attr_reader :result
+
+    # @return [Integer] how many attempts were made (more than 1 only with `retries:`)
+    def attempts = @attempts || 1
+
+    # @api private
+    # @param count [Integer] set by the retry loop on the error it finally raises
+    # @return [void]
+    def attempts=(count)
+      @attempts = count
+    end
+
+    # The message says how many attempts were made once the retry loop has
+    # counted them, so a log line alone shows that the failure was persistent.
+    # @return [String]
+    def to_s
+      text = super
+      return text if @attempts.nil?
+
+      "#{text} (after #{@attempts} attempt#{"s" unless @attempts == 1})"
+    end
   end
 
   # The program could not be started: not found, not executable, a bad
@@ -37,17 +57,20 @@ module GazetteRunner
 
   # The time bound passed. The program and everything in its process group were
   # ended (`SIGTERM`, then `SIGKILL` after `kill_after:`) and reaped before this
-  # was raised.
+  # was raised. Also raised, with no {#result}, when a call's deadline has too
+  # little left to start the program at all.
   class TimeoutError < Timeout::Error
     include Error
 
-    # @param result [GazetteRunner::Result]
+    # @param result [GazetteRunner::Result, nil] nil when nothing was started
     # @param timeout [Float] the bound, in seconds
-    def initialize(result, timeout)
+    # @param message [String, nil] replaces the message built from result
+    def initialize(result, timeout, message = nil)
       @result = result
-      super("#{result.argv.first} timed out after #{format("%.3g", timeout)} s " \
-            "(ended by #{result.signal_name || "exit #{result.exit_code.inspect}"}); " \
-            "#{Result.tail_note(result.stderr)}")
+      message ||= "#{result.argv.first} timed out after #{format("%.3g", timeout)} s " \
+                  "(ended by #{result.signal_name || "exit #{result.exit_code.inspect}"}); " \
+                  "#{Result.tail_note(result.stderr)}"
+      super(message)
     end
   end
 
@@ -89,5 +112,27 @@ module GazetteRunner
     def signal_name = result.signal_name
     # @return [String] the last lines of stderr
     def stderr_tail = result.stderr_tail
+  end
+
+  # A {CircuitBreaker} is open: the program was not started. Raised at once,
+  # without spawning anything, until the breaker's cool-off has passed.
+  class CircuitOpenError < StandardError
+    include Error
+
+    # @return [String] the breaker's name
+    attr_reader :breaker
+    # @return [Float] seconds until the breaker lets a probe call through
+    attr_reader :retry_in
+
+    # @param breaker [String] the breaker's name
+    # @param retry_in [Float] seconds until a probe is let through
+    # @param program [String] the program that was not started
+    def initialize(breaker, retry_in, program)
+      @breaker = breaker
+      @retry_in = retry_in
+      @result = nil
+      super("circuit breaker #{breaker.inspect} is open: #{program} was not started " \
+            "(next probe in #{format("%.3g", retry_in)} s)")
+    end
   end
 end

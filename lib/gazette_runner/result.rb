@@ -25,10 +25,12 @@ module GazetteRunner
     # @return [Symbol] why the run ended: :natural, :timeout, :stdout_limit,
     #   :stderr_limit or :interrupted
     attr_reader :ending
+    # @return [Progress, nil] the latest progress line the program wrote on stderr
+    attr_reader :progress
 
     # @api private
-    def initialize(argv:, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:, # rubocop:disable Metrics/ParameterLists
-                   killed_leftovers: false, abandoned: false)
+    def initialize(argv:, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:, # rubocop:disable Metrics/ParameterLists, Metrics/AbcSize
+                   killed_leftovers: false, abandoned: false, progress: nil)
       @argv = argv.map { |arg| arg.dup.freeze }.freeze
       @pid = pid
       @exit_code = exit_code
@@ -40,6 +42,7 @@ module GazetteRunner
       @ending = ending
       @killed_leftovers = killed_leftovers
       @abandoned = abandoned
+      @progress = progress
       freeze
     end
 
@@ -78,7 +81,7 @@ module GazetteRunner
     # @return [Hash{Symbol=>Object}]
     def to_h
       { argv:, pid:, exit_code:, signal:, stdout:, stderr:,
-        duration:, max_rss:, ending: }
+        duration:, max_rss:, ending:, progress: }
     end
 
     # @return [String]

@@ -1,0 +1,144 @@
+# frozen_string_literal: true
+
+module GazetteRunner
+  # One spawn of a {Call}'s program: the deadline's and the breaker's
+  # permission, the run itself with its hooks, and the report of what
+  # happened, whatever happened — including Thread#kill, which raises nothing.
+  # @api private
+  class Attempt
+    # Outcomes that say nothing about the program, so a breaker counts them
+    # neither as a success nor as a failure.
+    NEUTRAL = %i[interrupted callback_error].freeze
+    OUTPUT_HOOKS = %i[on_stdout on_stderr].freeze
+    private_constant :NEUTRAL, :OUTPUT_HOOKS
+
+    # @return [Event, nil] the report, once the attempt has ended
+    attr_reader :event
+    # @return [Object] what the block given to {#run} returned
+    attr_reader :value
+    # @return [Exception, nil] what ended the attempt, if anything raised
+    attr_reader :error
+
+    # @param call [Call]
+    # @param number [Integer] from 1
+    def initialize(call, number)
+      @call = call
+      @number = number
+      @started = Deadline.now
+    end
+
+    # Runs the attempt; afterwards {#value} or {#error} holds how it ended. The
+    # gem's own errors are kept in {#error} for the retry loop to decide on;
+    # anything else (an interruption, a callback's exception) propagates.
+    # @yieldparam result [Result] a finished run; the block raises or converts
+    # @return [void]
+    def run(&)
+      @payload = Instrumentation.payload
+      @value = Instrumentation.around(@payload) { observed(&) }
+    rescue Error
+      nil
+    end
+
+    private
+
+    def observed(&)
+      value = execute(&)
+      @outcome = @result.success? ? :ok : :exit_error
+      value
+    rescue Exception => e # rubocop:disable Lint/RescueException -- every ending is reported, then re-raised
+      @outcome = @callback_error.equal?(e) ? :callback_error : Event.outcome_of(e)
+      @error = e
+      raise
+    ensure
+      @outcome ||= :interrupted # Thread#kill
+      settle
+    end
+
+    def execute(&finish)
+      admit
+      Instrumentation.started do
+        { argv: @call.argv, env: @call.env_names, bound: @bound.round(3), attempt: @number,
+          max_attempts: @call.retry_policy.max_attempts, breaker: @call.breaker&.name }
+      end
+      @result = result_from(@call.execute(@bound, hooks))
+      raise_for_ending
+      finish.call(@result)
+    end
+
+    # The deadline first: a call that cannot run must not take the breaker's only probe.
+    def admit
+      @bound = @call.bound
+      @probe = @call.breaker.admit(@call.argv.first) == :probe if @call.breaker
+      @admitted = true
+    end
+
+    def raise_for_ending
+      case @result.ending
+      when :timeout then raise TimeoutError.new(@result, @bound)
+      when :stdout_limit then raise OutputLimitError.new(@result, :stdout, @call.max_output)
+      when :stderr_limit then raise OutputLimitError.new(@result, :stderr, @call.max_output)
+      end
+    end
+
+    def result_from(raw)
+      pid, exit_code, signal, ending, stdout, stderr, duration, max_rss, killed_leftovers, abandoned, progress = raw
+      Result.new(argv: @call.argv, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:,
+                 killed_leftovers:, abandoned:, progress: Progress.from_native(progress))
+    end
+
+    # The spawn and progress hooks are always given (the running registry
+    # needs them); output hooks only when asked for, as each costs a Ruby call per read.
+    def hooks
+      hooks = { on_spawn: method(:spawned), on_progress: method(:progressed) }
+      OUTPUT_HOOKS.each do |stream|
+        callable = @call.callbacks[stream]
+        hooks[stream] = ->(lines) { deliver_lines(callable, lines) } if callable
+      end
+      hooks
+    end
+
+    def spawned(pid)
+      @pid = pid
+      Running.add(self, pid, @call.argv, @bound)
+    end
+
+    def progressed(percent, message)
+      @progress = Progress.new(percent:, message:)
+      Running.progressed(self, @progress)
+      callback(@call.callbacks[:on_progress], @progress) if @call.callbacks[:on_progress]
+    end
+
+    def deliver_lines(callable, lines)
+      encoding = Encoding.default_external
+      lines.each { |line| callback(callable, String.new(line, encoding:).freeze) }
+    end
+
+    # Notes the exception, so the attempt reports :callback_error rather than
+    # :interrupted. Only StandardErrors: an Interrupt or Sidekiq::Shutdown that
+    # happens to arrive while a callback runs is still an interruption.
+    def callback(callable, argument)
+      callable.call(argument)
+    rescue StandardError => e
+      @callback_error = e
+      raise
+    end
+
+    def settle
+      Running.remove(self)
+      record_in_breaker
+      @event = Event.new(outcome: @outcome, argv: @call.argv, pid: @pid || @result&.pid,
+                         duration: Deadline.now - @started, progress: @result&.progress || @progress,
+                         attempt: @number, max_attempts: @call.retry_policy.max_attempts, bound: @bound,
+                         breaker: @call.breaker&.name, error: @error, result: @result)
+      Instrumentation.finished(@event, @payload)
+    end
+
+    def record_in_breaker
+      return unless @admitted && @call.breaker
+      # A probe is always answered, or the breaker would stay half-open for good.
+      return if NEUTRAL.include?(@outcome) && !@probe
+
+      @call.breaker.record(@outcome == :ok, probe: @probe)
+    end
+  end
+end

@@ -1,0 +1,172 @@
+# frozen_string_literal: true
+
+require "json"
+
+module GazetteRunner
+  # Where each attempt is reported when it ends: the logger (one JSON line at
+  # the start, one at the end, the stderr tail on failure), {Stats},
+  # {GazetteRunner.subscribe} subscribers, and ActiveSupport::Notifications
+  # when ActiveSupport is loaded. Reporting never changes what the call
+  # returns or raises: a subscriber that raises is logged and skipped.
+  # @api private
+  module Instrumentation
+    # Subscribers are kept in a frozen Array replaced on each change, so
+    # reporting reads it without a lock.
+    LOCK = Mutex.new
+    # The event's fields on a finish line, besides program, signal name, progress and error class.
+    LOGGED = %i[pid outcome exit_code duration stdout_bytes stderr_bytes max_rss attempt].freeze
+    private_constant :LOCK, :LOGGED
+    @subscribers = [].freeze
+    @logger = nil
+    @logger_set = false
+
+    # A {GazetteRunner.subscribe} registration; {#unsubscribe} ends it.
+    # @api public
+    class Subscription
+      # @api private
+      # @param block [Proc]
+      def initialize(block)
+        @block = block
+        freeze
+      end
+
+      # @api private
+      # @param event [Event]
+      # @return [void]
+      def call(event) = @block.call(event)
+
+      # Stops delivery to this subscriber.
+      # @return [Boolean] true when it was subscribed
+      def unsubscribe = Instrumentation.unsubscribe(self)
+    end
+
+    class << self
+      # @return [Logger, nil] the logger set with {.logger=}, else Rails.logger
+      #   when Rails is loaded, else nil (silent)
+      def logger
+        return @logger if @logger_set
+
+        ::Rails.logger if defined?(::Rails) && ::Rails.respond_to?(:logger)
+      end
+
+      # @param logger [Logger, nil] nil silences the gem even under Rails
+      def logger=(logger)
+        @logger = logger
+        @logger_set = true
+      end
+
+      # Back to the default (Rails.logger when Rails is loaded, else silent).
+      # @return [void]
+      def default_logger!
+        @logger = nil
+        @logger_set = false
+      end
+
+      # @param block [Proc] called with each {Event}
+      # @return [Subscription]
+      def subscribe(&block)
+        raise ArgumentError, "subscribe needs a block" unless block
+
+        subscription = Subscription.new(block)
+        LOCK.synchronize { @subscribers = [*@subscribers, subscription].freeze }
+        subscription
+      end
+
+      # @param subscription [Subscription]
+      # @return [Boolean] true when it was subscribed
+      def unsubscribe(subscription)
+        LOCK.synchronize do
+          before = @subscribers.size
+          @subscribers = @subscribers.reject { |s| s.equal?(subscription) }.freeze
+          @subscribers.size < before
+        end
+      end
+
+      # @return [Hash, nil] a payload to fill in for ActiveSupport::Notifications,
+      #   nil when ActiveSupport is not loaded (and nothing needs one)
+      def payload = defined?(::ActiveSupport::Notifications) ? {} : nil
+
+      # Runs the block as the body of an ActiveSupport::Notifications event when
+      # ActiveSupport is loaded; {.finished} fills in its payload before it ends.
+      # @param payload [Hash, nil] filled in by {.finished}; nil runs the block alone
+      # @return [Object] the block's value
+      def around(payload, &)
+        return yield unless payload
+
+        ::ActiveSupport::Notifications.instrument(Event::NAME, payload, &)
+      end
+
+      # Logs the start line, with the fields the block returns (only evaluated
+      # when there is a logger).
+      # @yieldreturn [Hash{Symbol=>Object}]
+      # @return [void]
+      def started(&)
+        log(:info, "start", &)
+      end
+
+      # Reports an attempt that has ended, however it ended.
+      # @param event [Event]
+      # @param payload [Hash, nil] the ActiveSupport payload, filled in here
+      # @return [void]
+      def finished(event, payload)
+        GazetteRunner.stats.record(event.outcome, event.pid && event.duration)
+        payload&.merge!(event.to_h)
+        log_finish(event)
+        @subscribers.each { |subscription| deliver(subscription, event) }
+      end
+
+      # @param event [Event] the attempt that failed
+      # @param delay [Float] seconds before the next one
+      # @return [void]
+      def retrying(event, delay)
+        log(:info, "retry") do
+          { program: event.argv.first, outcome: event.outcome, attempt: event.attempt,
+            max_attempts: event.max_attempts, delay: delay.round(3) }
+        end
+      end
+
+      private
+
+      def log_finish(event)
+        log(event.ok? ? :info : :warn, "finish") { finish_fields(event) }
+        return if event.ok? || event.result.nil? || event.result.stderr.empty?
+
+        log(:warn, "stderr_tail") do
+          { program: event.argv.first, pid: event.pid, stderr_tail: event.result.stderr_tail }
+        end
+      end
+
+      def finish_fields(event)
+        { program: event.argv.first, **event.to_h.slice(*LOGGED), signal: event.result&.signal_name,
+          progress: event.progress&.to_s, error: event.error&.class&.name }
+      end
+
+      def deliver(subscription, event)
+        subscription.call(event)
+      rescue StandardError => e
+        log(:error, "subscriber_error") { { error: e.class.name, message: e.message } }
+      end
+
+      # Builds nothing unless there is a logger: most hosts outside Rails have none.
+      def log(level, what)
+        logger = self.logger
+        return unless logger
+
+        fields = yield
+        logger.public_send(level) { line(what, fields) }
+      end
+
+      def line(what, fields) = JSON.generate({ "gazette_runner" => what, **fields.transform_values { json(_1) } })
+
+      # Program output and arguments may be any bytes; a log line must be UTF-8.
+      def json(value)
+        case value
+        when String then value.dup.force_encoding(Encoding::UTF_8).scrub
+        when Array then value.map { |element| json(element) }
+        when Symbol then value.to_s
+        else value
+        end
+      end
+    end
+  end
+end

@@ -1,0 +1,96 @@
+# frozen_string_literal: true
+
+module GazetteRunner
+  # The programs this process is running right now, for a status page or a
+  # stuck-job investigation: `GazetteRunner.running`. Entries appear when a
+  # program has been spawned and go when it has been reaped.
+  module Running
+    # One running program. Frozen; a new progress report replaces the entry.
+    class Child
+      # @return [Integer] the program's pid (also its process-group id)
+      attr_reader :pid
+      # @return [Array<String>] the program and its arguments
+      attr_reader :argv
+      # @return [Time] when it was spawned
+      attr_reader :started_at
+      # @return [Float] its bound in seconds (see {GazetteRunner::Deadline})
+      attr_reader :bound
+      # @return [Progress, nil] the latest progress report it wrote on stderr
+      attr_reader :progress
+      # @return [Thread] the thread waiting for it
+      attr_reader :thread
+
+      # @param pid [Integer]
+      # @param argv [Array<String>]
+      # @param started_at [Time]
+      # @param bound [Float]
+      # @param progress [Progress, nil]
+      # @param thread [Thread]
+      def initialize(pid:, argv:, started_at:, bound:, progress: nil, thread: Thread.current) # rubocop:disable Metrics/ParameterLists
+        @pid = pid
+        @argv = argv
+        @started_at = started_at
+        @bound = bound
+        @progress = progress
+        @thread = thread
+        freeze
+      end
+
+      # @return [Float] seconds since it was spawned
+      def elapsed = Time.now - started_at
+
+      # @param progress [Progress]
+      # @return [Child] a copy with the new progress
+      def with_progress(progress) = Child.new(pid:, argv:, started_at:, bound:, progress:, thread:)
+
+      # @return [Hash{Symbol=>Object}]
+      def to_h = { pid:, argv:, started_at:, bound:, progress: }
+
+      # @return [String]
+      def inspect
+        "#<#{self.class.name} pid=#{pid} #{argv.first} elapsed=#{format("%.1f", elapsed)}s " \
+          "bound=#{format("%.3g", bound)}s progress=#{progress.inspect}>"
+      end
+    end
+
+    LOCK = Mutex.new
+    private_constant :LOCK
+    # Keyed by the attempt that runs the program, which is unique even when a
+    # pid is reused at once.
+    @children = {}.compare_by_identity
+
+    class << self
+      # @return [Array<Child>] oldest first
+      def all = LOCK.synchronize { @children.values }.sort_by(&:started_at)
+
+      # @api private
+      # @param key [Object] the attempt running it
+      # @param pid [Integer]
+      # @param argv [Array<String>] frozen
+      # @param bound [Float]
+      # @return [void]
+      def add(key, pid, argv, bound)
+        child = Child.new(pid:, argv:, started_at: Time.now, bound:)
+        LOCK.synchronize { @children[key] = child }
+      end
+
+      # @api private
+      # @param key [Object]
+      # @param progress [Progress]
+      # @return [void]
+      def progressed(key, progress)
+        LOCK.synchronize do
+          child = @children[key]
+          @children[key] = child.with_progress(progress) if child
+        end
+      end
+
+      # @api private
+      # @param key [Object]
+      # @return [void]
+      def remove(key)
+        LOCK.synchronize { @children.delete(key) }
+      end
+    end
+  end
+end
