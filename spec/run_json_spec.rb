@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "json"
+require "tmpdir"
 
 RSpec.describe "GazetteRunner.run_json" do
   def error_from
@@ -69,6 +70,41 @@ RSpec.describe "GazetteRunner.run_json" do
     expect(error).to be_a(GazetteRunner::SchemaError).and(be_a(GazetteRunner::OutputError))
     expect(error.errors.map(&:pointer)).to contain_exactly("/n", "/xs/1")
     expect(error.errors.map(&:message)).to all(be_a(String).and(satisfy { |m| !m.empty? }))
+  end
+
+  # From 256 KiB on, the schema is checked on a second thread while the Ruby
+  # objects are built: the answers must be those of the small-document path.
+  # Few, long strings keep it quick under GC.stress.
+  context "with a schema, on a document large enough to be validated alongside" do
+    let(:schema) { { "type" => "array", "items" => { "type" => "string", "maxLength" => 10_000 } } }
+    let(:items) { Array.new(40) { |i| "#{i}-" + ("x" * 8_000) } }
+
+    def run_on(text)
+      Dir.mktmpdir("gazette-json") do |dir|
+        path = File.join(dir, "doc.json")
+        File.binwrite(path, text)
+        error_from { return GazetteRunner.run_json(["cat", path], schema:, timeout: time_bound(10)) }
+      end
+    end
+
+    it "returns what JSON.parse returns", :gc_stress do
+      text = JSON.generate(items)
+      expect(text.bytesize).to be > 256 * 1024
+      expect(run_on(text)).to eq(JSON.parse(text))
+    end
+
+    it "lists the violations", :gc_stress do
+      items[31] = "y" * 10_001
+      items[7] = 7
+      error = run_on(JSON.generate(items))
+      expect(error).to be_a(GazetteRunner::SchemaError)
+      expect(error.errors.map(&:pointer)).to contain_exactly("/7", "/31")
+    end
+
+    it "reports invalid JSON, not a schema verdict", :gc_stress do
+      error = run_on("#{JSON.generate(items)} trailing")
+      expect(error).to be_a(GazetteRunner::InvalidJsonError)
+    end
   end
 
   it "takes the schema as JSON text too, and refuses an invalid schema before running" do

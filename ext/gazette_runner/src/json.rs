@@ -2,9 +2,10 @@
 //! core's JSON and schema validation. Raises nothing about the document itself;
 //! it answers what it found and the Ruby layer picks the error.
 
+use crate::errors::internal_error;
 use crate::json_visitor::{self, build};
 use gazette_runner_core::json::{self, JsonError};
-use gazette_runner_core::schema::Schema;
+use gazette_runner_core::schema::{Schema, Violation};
 use magnus::rb_sys::{protect, FromRawValue};
 use magnus::{prelude::*, Error, IntoValue, RArray, RString, Ruby, Value};
 use rb_sys::VALUE;
@@ -40,23 +41,36 @@ pub(crate) fn parse_json(
     let parsed = match schema {
         // SAFETY: as just above.
         None => unsafe { json_visitor::parse(bytes, symbolize_names)? },
-        Some(schema) => match json::parse(bytes) {
-            Ok(document) => {
-                let violations = schema.violations(&document);
-                if !violations.is_empty() {
-                    let list = ruby.ary_new_capa(violations.len());
-                    for violation in violations {
-                        list.push(ruby.ary_new_from_values(&[
-                            ruby.str_new(&violation.pointer).as_value(),
-                            ruby.str_new(&violation.message).as_value(),
-                        ]))?;
+        Some(schema) => {
+            let (parsed, violations) = if bytes.len() >= PARALLEL_VALIDATION_BYTES {
+                // SAFETY: as just above.
+                unsafe { build_while_validating(ruby, bytes, schema, symbolize_names)? }
+            } else {
+                match json::parse(bytes) {
+                    Ok(document) => {
+                        let violations = schema.violations(&document);
+                        let object = if violations.is_empty() {
+                            Ok(to_ruby(&document, symbolize_names)?)
+                        } else {
+                            Ok(ruby.qnil().as_value())
+                        };
+                        (object, violations)
                     }
-                    return answer("schema", &[list.as_value()]);
+                    Err(error) => (Err(error), Vec::new()),
                 }
-                Ok(to_ruby(&document, symbolize_names)?)
+            };
+            if !violations.is_empty() {
+                let list = ruby.ary_new_capa(violations.len());
+                for violation in violations {
+                    list.push(ruby.ary_new_from_values(&[
+                        ruby.str_new(&violation.pointer).as_value(),
+                        ruby.str_new(&violation.message).as_value(),
+                    ]))?;
+                }
+                return answer("schema", &[list.as_value()]);
             }
-            Err(error) => Err(error),
-        },
+            parsed
+        }
     };
     match parsed {
         Ok(object) => answer("ok", &[object]),
@@ -76,6 +90,40 @@ pub(crate) fn parse_json(
             ],
         ),
     }
+}
+
+/// From this size on, a document with a schema is validated on a second thread
+/// while this one builds the Ruby objects straight from the bytes, as without
+/// a schema; below it, a thread costs more than it saves.
+const PARALLEL_VALIDATION_BYTES: usize = 256 * 1024;
+
+/// Builds the Ruby objects on this thread while another parses the same bytes
+/// into a `serde_json::Value` and validates it (the jsonschema crate validates
+/// only that type), then drops it: the added wall time is what validation
+/// takes beyond building, not parse + validate + convert in sequence. The
+/// objects are garbage when the document fails its schema.
+///
+/// # Safety
+/// As `json_visitor::parse`: the GVL is held and `bytes` stay unchanged.
+unsafe fn build_while_validating(
+    ruby: &Ruby,
+    bytes: &[u8],
+    schema: Schema,
+    symbolize_names: bool,
+) -> Result<(Result<Value, JsonError>, Vec<Violation>), Error> {
+    let (built, checked) = std::thread::scope(|scope| {
+        let checker = scope.spawn(|| match json::parse(bytes) {
+            Ok(document) => schema.violations(&document),
+            // The builder meets the same error and reports it.
+            Err(_) => Vec::new(),
+        });
+        // SAFETY: the caller's promise; the checker only reads `bytes` too.
+        let built = unsafe { json_visitor::parse(bytes, symbolize_names) };
+        (built, checker.join())
+    });
+    let violations =
+        checked.map_err(|_| internal_error(ruby, "JSON Schema validation panicked"))?;
+    Ok((built?, violations))
 }
 
 /// Converts as Ruby's `JSON.parse` would, under one protect: the builders
