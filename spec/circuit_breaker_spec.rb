@@ -7,13 +7,6 @@ RSpec.describe GazetteRunner::CircuitBreaker do
   # Like the job threads of one Sidekiq process at concurrency 25.
   def thread_count = 25
 
-  def error_from
-    yield
-    nil
-  rescue StandardError => e
-    e
-  end
-
   # Each example gets breakers of its own: the state is process-wide, by name.
   def breaker(threshold: 5, cool_off: 60)
     @names << (name = "spec-#{SecureRandom.hex(6)}")

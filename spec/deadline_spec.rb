@@ -3,23 +3,6 @@
 require "tmpdir"
 
 RSpec.describe "deadlines" do
-  # Events of the calls the block makes, in order.
-  def events_of
-    events = []
-    subscription = GazetteRunner.subscribe { |event| events << event }
-    yield
-    events
-  ensure
-    subscription&.unsubscribe
-  end
-
-  def error_from
-    yield
-    nil
-  rescue StandardError => e
-    e
-  end
-
   around do |example|
     Dir.mktmpdir("gazette-deadline") do |dir|
       @dir = dir

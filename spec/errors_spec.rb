@@ -1,13 +1,6 @@
 # frozen_string_literal: true
 
 RSpec.describe "GazetteRunner errors" do
-  def error_from
-    yield
-    nil
-  rescue StandardError => e
-    e
-  end
-
   it "makes every error a GazetteRunner::Error and the timeout a Timeout::Error too" do
     [GazetteRunner::SpawnError, GazetteRunner::TimeoutError, GazetteRunner::OutputLimitError,
      GazetteRunner::ExitError].each do |klass|

@@ -1,15 +1,6 @@
 # frozen_string_literal: true
 
 RSpec.describe "health checks" do
-  def events_of
-    events = []
-    subscription = GazetteRunner.subscribe { |event| events << event }
-    yield
-    events
-  ensure
-    subscription&.unsubscribe
-  end
-
   it "is healthy when the program exits 0 within its bound" do
     health = GazetteRunner.health(sh("echo ok"))
     expect(health.healthy?).to be(true)

@@ -6,22 +6,6 @@ require "stringio"
 require "tmpdir"
 
 RSpec.describe "retries" do
-  def error_from
-    yield
-    nil
-  rescue StandardError => e
-    e
-  end
-
-  def events_of
-    events = []
-    subscription = GazetteRunner.subscribe { |event| events << event }
-    yield
-    events
-  ensure
-    subscription&.unsubscribe
-  end
-
   # A policy whose waits are recorded rather than slept, with a seeded jitter.
   def recorded_policy(waits, seed: 1234, **options)
     GazetteRunner::RetryPolicy.new(random: Random.new(seed), sleeper: ->(seconds) { waits << seconds }, **options)

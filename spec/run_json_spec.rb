@@ -4,13 +4,6 @@ require "json"
 require "tmpdir"
 
 RSpec.describe "GazetteRunner.run_json" do
-  def error_from
-    yield
-    nil
-  rescue StandardError => e
-    e
-  end
-
   # Prints `text` exactly (printf's format is fixed, so nothing in text is interpreted).
   def printing(text) = ["printf", "%s", text]
 

@@ -17,13 +17,6 @@ RSpec.describe "GazetteRunner.slice_gazette" do
     sh("#{script}printf '%s' '#{JSON.generate(answer)}'")
   end
 
-  def error_from
-    yield
-    nil
-  rescue StandardError => e
-    e
-  end
-
   it "returns a frozen SliceResult with absolute paths, relative ones resolved against output_dir", :gc_stress do
     result = GazetteRunner.slice_gazette(slicer({ "page_count" => 2, "files" => ["p1.pdf", "#{@out}/p2.pdf"] },
                                                 create: %w[p1.pdf p2.pdf]), output_dir: @out, timeout: 5)

@@ -3,10 +3,12 @@
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "gazette_runner"
 require_relative "support/processes"
+require_relative "support/outcomes"
 require_relative "support/gc_stressed_native"
 
 RSpec.configure do |config|
   config.include ProcessHelpers
+  config.include OutcomeHelpers
   config.disable_monkey_patching!
   config.order = :random
   Kernel.srand config.seed
