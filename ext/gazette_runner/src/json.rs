@@ -44,20 +44,16 @@ pub(crate) fn parse_json(
         Some(schema) => {
             let (parsed, violations) = if bytes.len() >= PARALLEL_VALIDATION_BYTES {
                 // SAFETY: as just above.
-                unsafe { build_while_validating(ruby, bytes, schema, symbolize_names)? }
+                unsafe { build_while_validating(ruby, bytes, &schema, symbolize_names)? }
             } else {
-                match json::parse(bytes) {
-                    Ok(document) => {
-                        let violations = schema.violations(&document);
-                        let object = if violations.is_empty() {
-                            Ok(to_ruby(&document, symbolize_names)?)
-                        } else {
-                            Ok(ruby.qnil().as_value())
-                        };
-                        (object, violations)
-                    }
-                    Err(error) => (Err(error), Vec::new()),
-                }
+                let violations = violations_of(bytes, &schema);
+                let parsed = if violations.is_empty() {
+                    // SAFETY: as just above.
+                    unsafe { json_visitor::parse(bytes, symbolize_names)? }
+                } else {
+                    Ok(ruby.qnil().as_value()) // not built: the answer is the violations
+                };
+                (parsed, violations)
             };
             if !violations.is_empty() {
                 let list = ruby.ary_new_capa(violations.len());
@@ -108,15 +104,11 @@ const PARALLEL_VALIDATION_BYTES: usize = 256 * 1024;
 unsafe fn build_while_validating(
     ruby: &Ruby,
     bytes: &[u8],
-    schema: Schema,
+    schema: &Schema,
     symbolize_names: bool,
 ) -> Result<(Result<Value, JsonError>, Vec<Violation>), Error> {
     let (built, checked) = std::thread::scope(|scope| {
-        let checker = scope.spawn(|| match json::parse(bytes) {
-            Ok(document) => schema.violations(&document),
-            // The builder meets the same error and reports it.
-            Err(_) => Vec::new(),
-        });
+        let checker = scope.spawn(|| violations_of(bytes, schema));
         // SAFETY: the caller's promise; the checker only reads `bytes` too.
         let built = unsafe { json_visitor::parse(bytes, symbolize_names) };
         (built, checker.join())
@@ -124,6 +116,14 @@ unsafe fn build_while_validating(
     let violations =
         checked.map_err(|_| internal_error(ruby, "JSON Schema validation panicked"))?;
     Ok((built?, violations))
+}
+
+/// What `schema` finds wrong with the document. The jsonschema crate validates
+/// only a `serde_json::Value`, so this parses one just for that and drops it;
+/// the Ruby objects are always built from the bytes, in their key order. A
+/// document that is not JSON has no violations: the builder reports its error.
+fn violations_of(bytes: &[u8], schema: &Schema) -> Vec<Violation> {
+    json::parse(bytes).map_or_else(|_| Vec::new(), |document| schema.violations(&document))
 }
 
 /// Converts as Ruby's `JSON.parse` would, under one protect: the builders

@@ -61,7 +61,8 @@ pub(crate) unsafe fn parse(
         // error: message, position, excerpt and the check order (syntax first,
         // then depth) then match the schema path exactly, with no second copy
         // of that logic. Should the core accept what we refused, its tree is
-        // converted instead, so a refusal here can never lose a document.
+        // converted instead (its keys then sorted: the tree keeps no order),
+        // so a refusal here can never lose a document.
         return Ok(match json::parse(output) {
             Ok(document) => Ok(crate::json::to_ruby(&document, symbolize_names)?),
             Err(error) => Err(error),
