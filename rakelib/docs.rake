@@ -2,10 +2,15 @@
 
 require "rbconfig"
 
-desc "Check the API documentation: YARD coverage (100%) and RBS signatures"
-task docs: %i[docs:rbs docs:yard]
+desc "Check the API documentation: YARD coverage (100%), RBS signatures, rustdoc without warnings"
+task docs: %i[docs:rbs docs:yard docs:rust]
 
 namespace :docs do
+  desc "cargo doc of the core crate with warnings as errors (it also denies missing docs)"
+  task :rust do
+    sh({ "RUSTDOCFLAGS" => "-D warnings" }, "cargo", "doc", "--no-deps", "-p", "gazette_runner_core")
+  end
+
   desc "yard stats --list-undoc (options in .yardopts); fails unless 100% documented"
   task :yard do
     command = [RbConfig.ruby, "-S", "yard", "stats", "--list-undoc"]

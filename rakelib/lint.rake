@@ -2,8 +2,8 @@
 
 require "rbconfig"
 
-desc "Check Rust formatting, clippy and rubocop"
-task lint: %i[lint:rust lint:ruby]
+desc "Check Rust formatting, clippy, rubocop and the crates' licences"
+task lint: %i[lint:rust lint:ruby licenses]
 
 namespace :lint do
   desc "cargo fmt --check and clippy with warnings as errors"
