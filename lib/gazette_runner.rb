@@ -17,6 +17,7 @@ require_relative "gazette_runner/histogram"
 require_relative "gazette_runner/stats"
 require_relative "gazette_runner/running"
 require_relative "gazette_runner/instrumentation"
+require_relative "gazette_runner/line_hook"
 require_relative "gazette_runner/attempt"
 require_relative "gazette_runner/call"
 require_relative "gazette_runner/health"
@@ -41,7 +42,7 @@ module GazetteRunner
   DEFAULT_HEALTH_TIMEOUT = 10
 
   # Internals of a call, not API.
-  private_constant :Call, :Attempt
+  private_constant :Call, :Attempt, :LineHook
 
   @default_timeout = DEFAULT_TIMEOUT
   @stats = Stats.new

@@ -18,6 +18,11 @@ namespace :bench do
     sh RbConfig.ruby, "-Ilib", "bench/run.rb", "json"
   end
 
+  desc "Line callbacks: a no-op on_stdout against no callback on 100-byte lines (prints a table)"
+  task callbacks: :compile do
+    sh RbConfig.ruby, "-Ilib", "bench/callbacks.rb"
+  end
+
   desc "Build the benchmark floor (bench/floor, a crate outside the workspace)"
   task :floor do
     sh "cargo", "build", "--release", "--manifest-path", FLOOR_MANIFEST, "--target-dir", FLOOR_TARGET_DIR

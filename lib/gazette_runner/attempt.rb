@@ -92,7 +92,7 @@ module GazetteRunner
       hooks = { on_spawn: method(:spawned), on_progress: method(:progressed) }
       OUTPUT_HOOKS.each do |stream|
         callable = @call.callbacks[stream]
-        hooks[stream] = ->(lines) { deliver_lines(callable, lines) } if callable
+        hooks[stream] = LineHook.build(callable) { |error| @callback_error = error } if callable
       end
       hooks
     end
@@ -106,11 +106,6 @@ module GazetteRunner
       @progress = Progress.new(percent:, message:)
       Running.progressed(self, @progress)
       callback(@call.callbacks[:on_progress], @progress) if @call.callbacks[:on_progress]
-    end
-
-    def deliver_lines(callable, lines)
-      encoding = Encoding.default_external
-      lines.each { |line| callback(callable, String.new(line, encoding:).freeze) }
     end
 
     # Notes the exception, so the attempt reports :callback_error rather than

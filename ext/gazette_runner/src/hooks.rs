@@ -100,7 +100,10 @@ impl Hooks {
     }
 }
 
-/// A line as a Ruby String in `Encoding.default_external`, like the run's own output.
+/// A line as a frozen Ruby String in `Encoding.default_external`, like the
+/// run's own output: handed to the callback as it is, with no copy in Ruby.
 fn text(ruby: &Ruby, bytes: &[u8]) -> RString {
-    ruby.enc_str_new(bytes, ruby.enc_default_external())
+    let line = ruby.enc_str_new(bytes, ruby.enc_default_external());
+    line.freeze();
+    line
 }
