@@ -23,8 +23,8 @@ module GazetteRunner
       # values, `https://user:pass@host` its credentials.
       DEFAULT_REDACT = lambda do |argv|
         argv.each_with_index.map do |arg, i|
-          if i.positive? && argv[i - 1].match?(/\A--?[\w-]*#{SECRET.source}[\w-]*\z/io) then REDACTED
-          elsif arg.match?(/\A--?[\w-]*#{SECRET.source}[\w-]*=/io) then "#{arg[/\A[^=]*=/]}#{REDACTED}"
+          if i.positive? && argv[i - 1].match?(/\A--?[\w-]*(?:#{SECRET.source})[\w-]*\z/io) then REDACTED
+          elsif arg.match?(/\A--?[\w-]*(?:#{SECRET.source})[\w-]*=/io) then "#{arg[/\A[^=]*=/]}#{REDACTED}"
           else
             arg.sub(%r{://[^/@\s]+@}, "://#{REDACTED}@")
           end

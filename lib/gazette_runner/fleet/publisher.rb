@@ -30,7 +30,6 @@ module GazetteRunner
         @ticks = 0
         @cpu_seconds = 0.0
         @windows = Windows.new(config)
-        @breakers = {}
         @lock = Mutex.new
         @wake = ConditionVariable.new
       end
@@ -104,7 +103,7 @@ module GazetteRunner
       end
 
       def write_snapshot(redis, now)
-        snapshot = Snapshot.take(config, breakers: @lock.synchronize { @breakers.keys }, now:)
+        snapshot = Snapshot.take(config, breakers: Fleet.breakers, now:)
         snapshot["publisher"] = { "ticks" => @ticks, "cpu_seconds" => @cpu_seconds.round(6) }
         Snapshot.write(redis, config, snapshot)
       end
@@ -117,7 +116,6 @@ module GazetteRunner
       end
 
       def observed(event)
-        @lock.synchronize { @breakers[event.breaker] = true } if event.breaker
         @windows.peak(event.max_rss)
       end
 
