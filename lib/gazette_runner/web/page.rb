@@ -15,7 +15,7 @@ module GazetteRunner
       # The page's stylesheet, scoped to `.gazette` so it can sit inside Sidekiq's layout.
       CSS = <<~CSS
         .gazette{font:14px/1.4 system-ui,sans-serif;color:#222;max-width:1100px;margin:0 auto;padding:8px}
-        .gazette h1{font-size:20px;margin:4px 0}.gazette h2{font-size:17px;margin:18px 0 6px}
+        .gazette h1{font-size:20px;margin:4px 0}.gazette h2{font-size:17px;margin:18px 0 6px}.gazette h3{font-size:14px;margin:10px 0 4px}
         .gazette .scroll{overflow-x:auto}.gazette table{border-collapse:collapse;width:100%}
         .gazette th,.gazette td{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
         .gazette th{background:#f4f4f4}.gazette td.n{text-align:right;white-space:nowrap}
