@@ -21,6 +21,7 @@ require_relative "gazette_runner/line_hook"
 require_relative "gazette_runner/attempt"
 require_relative "gazette_runner/call"
 require_relative "gazette_runner/health"
+require_relative "gazette_runner/alert"
 require_relative "gazette_runner/gazette_runner"
 
 # Runs an external program from a background job with a hard time bound,
@@ -216,6 +217,19 @@ module GazetteRunner
 
     # @return [Array<Running::Child>] the programs this process is running right now, oldest first
     def running = Running.all
+
+    # Calls the block with an {Alert} when a fleet-wide condition starts
+    # holding and when it clears, once for the whole fleet (see
+    # `GazetteRunner::Fleet`, require "gazette_runner/fleet"). A block that
+    # raises is logged and skipped.
+    # @yieldparam alert [Alert]
+    # @return [Proc] the handler; pass it to {.off_alert} to stop
+    # @raise [ArgumentError] no block
+    def on_alert(&) = Alert.on(&)
+
+    # @param handler [Proc] what {.on_alert} returned
+    # @return [Boolean] true when it was registered
+    def off_alert(handler) = Alert.off(handler)
 
     private
 

@@ -2,6 +2,10 @@
 
 require "pathname"
 require "rbs"
+# The optional parts (fleet, dashboard, Sidekiq integration) load no gem of
+# their own, so their signatures are checked too.
+require "gazette_runner/web"
+require "gazette_runner/sidekiq"
 
 # Reads sig/ with the rbs library (the same environment `rake docs:rbs`
 # validates) and answers, per class or module, what it declares, for comparison
