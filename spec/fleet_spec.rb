@@ -34,7 +34,8 @@ RSpec.describe GazetteRunner::Fleet, if: RedisServer.available? do
     begin
       merged = eventually(within: 10, every: 0.1) do
         v = view
-        v if v.processes.size == 3 && v.children.size == 6 && v.jobs.size == 3
+        # Each child is listed as soon as it starts; its progress line follows.
+        v if v.processes.size == 3 && v.children.size == 6 && v.jobs.size == 3 && v.children.all? { |c| c["progress"] }
       end
       expect(merged).to be_truthy
       expect(merged.processes.map { |p| p["host"] }).to eq(%w[alpha beta gamma])
