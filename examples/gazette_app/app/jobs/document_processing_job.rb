@@ -85,9 +85,12 @@ class DocumentProcessingJob
     document.update!(status: "failed", description:, error_kind: kind, error_message: error.message[0, 2000],
                      page_count: 0, files: [], duration:, finished_at: Time.now)
     notify(document, "error")
-    log("finish", document, outcome: kind, error: error.class.name, duration: duration.round(3))
+    log("finish", document, outcome: kind, error: error.class.name, duration: duration.round(3), **details(error))
     GazetteRunner::SliceResult.empty.to_h # the safe default: {"page_count" => 0, "files" => []}
   end
+
+  # The post-mortem's "log raw output" for invalid JSON (the gem logs the stderr tail itself).
+  def details(error) = error.is_a?(GazetteRunner::InvalidJsonError) ? { raw: error.raw.to_s[0, 500] } : {}
 
   def notify(document, status)
     DocumentProcessingMailer.document_processing_complete(document.user, document, status).deliver_now
