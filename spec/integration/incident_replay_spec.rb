@@ -192,6 +192,8 @@ RSpec.describe "The incident, replayed under Sidekiq", :integration do
     status = nil
     shutdown = elapsed { status = bounded_wait(@stack.worker_pid, 20) }
     @stack.instance_variable_set(:@worker_pid, nil) # reaped here
+    puts "\n  shutdown mid-run: worker exited #{shutdown.round(1)} s after TERM; " \
+         "#{seen.size} slicer processes were running"
 
     aggregate_failures do
       # -t 1, Sidekiq's 3 s for ensure blocks, and the gem's capped grace.
