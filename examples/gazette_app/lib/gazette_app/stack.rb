@@ -1,0 +1,146 @@
+# frozen_string_literal: true
+
+require "fileutils"
+require "redis"
+require "rbconfig"
+require "socket"
+require_relative "process_info"
+
+module GazetteApp
+  # Starts and stops, by pid, what the app needs around it: a redis-server on a
+  # free loopback port and a Sidekiq worker on the document_processing queue.
+  # Plain Ruby (no Rails, no ActiveRecord), so the replay spec can use it
+  # without loading the app into the RSpec process. Every wait is bounded.
+  class Stack
+    APP_ROOT = File.expand_path("../..", __dir__)
+    GEMFILE = File.join(APP_ROOT, "Gemfile")
+
+    attr_reader :dir, :redis_port, :redis_pid, :worker_pid, :worker_log
+
+    # Resolves the app's gems offline (Debian's packages); writes Gemfile.lock,
+    # which is not committed, so it always matches this machine's packages.
+    def self.bundle!
+      env = { "BUNDLE_GEMFILE" => GEMFILE }
+      return if system(env, "bundle", "check", out: File::NULL, err: File::NULL)
+      return if system(env, "bundle", "install", "--local", "--quiet", out: File::NULL)
+
+      raise "bundle install --local failed in #{APP_ROOT} (run bin/setup for the Debian packages)"
+    end
+
+    def initialize(dir:, env: {})
+      @dir = dir
+      @env = env
+      FileUtils.mkdir_p(dir)
+    end
+
+    def redis_url = "redis://127.0.0.1:#{redis_port}/0"
+
+    # A connection of the caller's own (not Sidekiq's), for checks.
+    def redis = @redis ||= Redis.new(url: redis_url, timeout: 5, id: "gazette-observer-#{Process.pid}")
+
+    def start_redis(within: 10)
+      server = find_redis_server
+      @redis_port = free_port
+      redis_dir = File.join(dir, "redis")
+      FileUtils.mkdir_p(redis_dir)
+      @redis_pid = Process.spawn(server, "--port", redis_port.to_s, "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", redis_dir, "--maxclients", "200",
+                                 in: File::NULL, out: File.join(dir, "redis.log"), err: %i[child out])
+      wait_until(within, "redis-server to answer PING on port #{redis_port}") { redis_ping? }
+      self
+    end
+
+    # Sidekiq on the document_processing queue; `shutdown_timeout` is its -t.
+    def start_worker(concurrency:, shutdown_timeout:, within: 60)
+      @worker_log = File.join(dir, "sidekiq.log")
+      env = @env.merge("BUNDLE_GEMFILE" => GEMFILE, "REDIS_URL" => redis_url)
+      @worker_pid = Process.spawn(env, *sidekiq_command(concurrency, shutdown_timeout),
+                                  chdir: APP_ROOT, in: File::NULL, out: worker_log, err: %i[child out])
+      wait_until(within, "the Sidekiq worker to start (see #{worker_log})") { worker_started? }
+      self
+    end
+
+    # TERM, then (past `within`) KILL; returns the exit status.
+    def stop_worker(within: 30) = @worker_pid && stop(@worker_pid, within).tap { @worker_pid = nil }
+
+    def stop_redis(within: 10)
+      @redis&.close
+      @redis = nil
+      @redis_pid && stop(@redis_pid, within).tap { @redis_pid = nil }
+    end
+
+    def stop_all
+      stop_worker
+      stop_redis
+    end
+
+    def running?(pid)
+      Process.wait2(pid, Process::WNOHANG).nil?
+    rescue Errno::ECHILD
+      false
+    end
+
+    private
+
+    # Started once its heartbeat is in Redis: Sidekiq's identity is "host:pid:nonce".
+    def worker_started?
+      raise "the Sidekiq worker exited at boot:\n#{File.read(worker_log)}" unless running?(worker_pid)
+
+      redis.smembers("processes").any? { |identity| identity.split(":")[1] == worker_pid.to_s }
+    end
+
+    def sidekiq_command(concurrency, shutdown_timeout)
+      ["bundle", "exec", "sidekiq", "-r", File.join(APP_ROOT, "config", "boot.rb"), "-q", "document_processing",
+       "-c", concurrency.to_s, "-t", shutdown_timeout.to_s]
+    end
+
+    def find_redis_server
+      server = ["/usr/bin/redis-server", *ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "redis-server") }]
+               .find { |path| File.executable?(path) }
+      server or raise "redis-server is not installed: run bin/setup (it installs Debian's redis-server)"
+    end
+
+    def free_port
+      server = TCPServer.new("127.0.0.1", 0)
+      server.addr[1]
+    ensure
+      server&.close
+    end
+
+    def redis_ping?
+      Socket.tcp("127.0.0.1", redis_port, connect_timeout: 0.5) do |socket|
+        socket.write("PING\r\n")
+        socket.wait_readable(0.5) && socket.readpartial(64).start_with?("+PONG")
+      end
+    rescue SystemCallError, IOError
+      false
+    end
+
+    def stop(pid, within)
+      Process.kill(:TERM, pid)
+      deadline = monotonic + within
+      loop do
+        _, status = Process.wait2(pid, Process::WNOHANG)
+        return status if status
+        break if monotonic > deadline
+
+        sleep 0.05
+      end
+      Process.kill(:KILL, pid)
+      Process.wait2(pid).last
+    rescue Errno::ESRCH, Errno::ECHILD
+      nil
+    end
+
+    def wait_until(within, what)
+      deadline = monotonic + within
+      until yield
+        raise "timed out after #{within} s waiting for #{what}" if monotonic > deadline
+
+        sleep 0.05
+      end
+    end
+
+    def monotonic = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+end
