@@ -18,6 +18,7 @@ require "active_record"
 require "action_mailer"
 require "sidekiq"
 require "gazette_runner"
+require "gazette_runner/sidekiq"
 
 # The application's configuration and boot.
 module GazetteApp
@@ -97,14 +98,17 @@ module GazetteApp
       # Sidekiq 6.4 calls redis-rb 4.8 in ways it deprecates (brpop's timeout); one warning per fetch.
       Redis.silence_deprecations = true
       Sidekiq.configure_server do |sidekiq|
-        # Named, so `CLIENT LIST` tells this worker's connections from others'.
-        sidekiq.redis = REDIS_POOL.merge(url: config.redis_url, id: "gazette-worker-#{Process.pid}")
+        sidekiq.redis = redis_settings("worker")
         sidekiq.server_middleware { |chain| chain.add ReleaseConnections }
+        # The fleet dashboard: job tracking, and a snapshot of this worker
+        # published every 2 s (on a connection of its own, not the jobs' pool).
+        GazetteRunner::Sidekiq.install(sidekiq, interval: 2)
       end
-      Sidekiq.configure_client do |sidekiq|
-        sidekiq.redis = REDIS_POOL.merge(url: config.redis_url, id: "gazette-client-#{Process.pid}")
-      end
+      Sidekiq.configure_client { |sidekiq| sidekiq.redis = redis_settings("client") }
     end
+
+    # Named, so `CLIENT LIST` tells this process's connections from others'.
+    def redis_settings(role) = REDIS_POOL.merge(url: config.redis_url, id: "gazette-#{role}-#{Process.pid}")
   end
 
   # SQLite's busy timeout, waited in Ruby: a writer waits up to 10 s for the
