@@ -222,7 +222,7 @@ mod tests {
         let mut status = 0;
         while started.elapsed() < bound {
             // SAFETY: pid is our own child; status is a valid out-pointer.
-            match unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } {
+            match unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) } {
                 0 => std::thread::sleep(Duration::from_millis(5)),
                 _ => return libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
             }
@@ -230,7 +230,7 @@ mod tests {
         // SAFETY: as above.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, &mut status, 0);
+            libc::waitpid(pid, &raw mut status, 0);
         }
         None
     }

@@ -34,6 +34,8 @@ pub(crate) fn exists(pgid: i32) -> bool {
 /// True when a member of group `pgid` is alive, i.e. not a zombie waiting for
 /// its parent (often PID 1, which may take seconds) to reap it. Reads `/proc`,
 /// so it is only asked when [`exists`] said yes.
+// `pid` beside `pgid`: the POSIX names for a process and its group.
+#[allow(clippy::similar_names)]
 pub(crate) fn has_live_members(pgid: i32) -> bool {
     if !exists(pgid) {
         return false;

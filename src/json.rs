@@ -35,7 +35,7 @@ pub enum JsonError {
 
 /// Parses `output` as exactly one JSON document.
 ///
-/// Numbers keep their literal (serde_json's `arbitrary_precision`), so a caller
+/// Numbers keep their literal (`serde_json`'s `arbitrary_precision`), so a caller
 /// can turn integers of any size and floats into exact values.
 ///
 /// # Errors

@@ -14,6 +14,8 @@ pub(crate) struct Interest<'a> {
 
 /// Which of the wanted descriptors are ready (readable, writable, hung up or in error).
 #[derive(Debug, Default)]
+// One flag per descriptor of `Interest`, each set independently by `poll(2)`: no state machine here.
+#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Ready {
     pub waker: bool,
     pub exit: bool,

@@ -44,6 +44,8 @@ impl Drop for Registration {
 
 /// Sends `SIGKILL` to every group this process started that is still running;
 /// for an exiting host (Ruby's `at_exit`). Returns how many groups were signalled.
+// Not `#[must_use]`: the killing is the point; the count is only informative.
+#[allow(clippy::must_use_candidate)]
 pub fn kill_all_running() -> usize {
     // SAFETY: getpid has no preconditions.
     let me = u64::from(unsafe { libc::getpid() }.unsigned_abs());

@@ -18,15 +18,20 @@ fn a_forked_child_inherits_open_breakers_and_keeps_its_own_state_from_then_on() 
         let inherited = snapshot(name).state == State::Open;
         gazette_runner_core::breaker::reset(name);
         let own = snapshot(name).state == State::Closed;
+        let code = if inherited && own {
+            libc::EXIT_SUCCESS
+        } else {
+            libc::EXIT_FAILURE
+        };
         // SAFETY: _exit skips the harness's exit work, which belongs to the parent.
-        unsafe { libc::_exit(if inherited && own { 0 } else { 1 }) }
+        unsafe { libc::_exit(code) }
     }
 
     let started = Instant::now();
     let mut status = 0;
     loop {
         // SAFETY: pid is our child; status is a valid out-pointer.
-        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != 0 {
+        if unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) } != 0 {
             break;
         }
         if started.elapsed() > Duration::from_secs(10) {

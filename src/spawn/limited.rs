@@ -100,17 +100,14 @@ unsafe fn prepare_and_exec(shared: &Shared<'_>) -> i32 {
         // SIGKILL/SIGSTOP and glibc's internal signals refuse; that is fine.
         libc::sigaction(signal, &raw const default_action, std::ptr::null_mut());
     }
-    match &plan.stdin {
-        Some(fd) => {
-            if libc::dup2(raw(fd), 0) < 0 {
-                return 1;
-            }
+    if let Some(fd) = &plan.stdin {
+        if libc::dup2(raw(fd), 0) < 0 {
+            return 1;
         }
-        None => {
-            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-            if null < 0 || (null != 0 && (libc::dup2(null, 0) < 0 || libc::close(null) != 0)) {
-                return 1;
-            }
+    } else {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if null < 0 || (null != 0 && (libc::dup2(null, 0) < 0 || libc::close(null) != 0)) {
+            return 1;
         }
     }
     if libc::dup2(raw(&plan.stdout), 1) < 0 || libc::dup2(raw(&plan.stderr), 2) < 0 {

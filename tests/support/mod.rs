@@ -32,8 +32,7 @@ pub fn live_members(pgid: u32) -> Vec<u32> {
 
 pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| !matches!(&stat[stat.rfind(')').unwrap() + 2..][..1], "Z" | "X"))
-        .unwrap_or(false)
+        .is_ok_and(|stat| !matches!(&stat[stat.rfind(')').unwrap() + 2..][..1], "Z" | "X"))
 }
 
 pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {

@@ -1,5 +1,5 @@
 //! The floor of the per-call benchmark: the cheapest way Rust's standard
-//! library runs a program the way gazette_runner does (stdout and stderr piped,
+//! library runs a program the way `gazette_runner` does (stdout and stderr piped,
 //! stdin from `/dev/null`, its own process group). Loaded into the benchmarking
 //! Ruby process with Fiddle, so it pays the same heap size and the same
 //! machine noise as the Ruby contenders it is interleaved with.

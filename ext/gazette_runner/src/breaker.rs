@@ -6,6 +6,8 @@ use gazette_runner_core::breaker::{self, Admission, State};
 use magnus::{Error, IntoValue, RArray, Ruby};
 
 /// `[:allowed | :probe | :open, retry_in_seconds]`.
+// By value: magnus's `function!` converts each argument with `TryConvert`, which has no `&str`.
+#[allow(clippy::needless_pass_by_value)]
 pub(crate) fn admit(
     ruby: &Ruby,
     name: String,
@@ -29,11 +31,15 @@ pub(crate) fn admit(
     ]))
 }
 
+// By value: magnus's `function!` converts each argument with `TryConvert`, which has no `&str`.
+#[allow(clippy::needless_pass_by_value)]
 pub(crate) fn record(name: String, success: bool, was_probe: bool) {
     breaker::record(&name, success, was_probe);
 }
 
 /// `[:closed | :open | :half_open, failures, retry_in_seconds]`.
+// By value: magnus's `function!` converts each argument with `TryConvert`, which has no `&str`.
+#[allow(clippy::needless_pass_by_value)]
 pub(crate) fn snapshot(ruby: &Ruby, name: String) -> RArray {
     let snapshot = breaker::snapshot(&name);
     let state = match snapshot.state {
@@ -48,6 +54,8 @@ pub(crate) fn snapshot(ruby: &Ruby, name: String) -> RArray {
     ])
 }
 
+// By value: magnus's `function!` converts each argument with `TryConvert`, which has no `&str`.
+#[allow(clippy::needless_pass_by_value)]
 pub(crate) fn reset(name: String) {
     breaker::reset(&name);
 }

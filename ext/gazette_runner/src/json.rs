@@ -127,7 +127,7 @@ fn violations_of(bytes: &[u8], schema: &Schema) -> Vec<Violation> {
 }
 
 /// Converts as Ruby's `JSON.parse` would, under one protect: the builders
-/// can raise nothing but NoMemoryError (see `json_visitor::build`), and these
+/// can raise nothing but `NoMemoryError` (see `json_visitor::build`), and these
 /// frames own nothing that needs dropping if it does.
 pub(crate) fn to_ruby(value: &Json, symbolize_names: bool) -> Result<Value, Error> {
     // SAFETY: called with the GVL, inside protect, as `build` requires.

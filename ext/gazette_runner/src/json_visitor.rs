@@ -15,7 +15,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::fmt;
 
 /// Parses `output` (raw program output, BOM and all) straight into Ruby objects,
-/// as `JSON.parse` would. The outer `Err` is a Ruby exception (NoMemoryError);
+/// as `JSON.parse` would. The outer `Err` is a Ruby exception (`NoMemoryError`);
 /// the inner one is what is wrong with the document, exactly as
 /// `gazette_runner_core::json::parse` reports it.
 ///
@@ -48,13 +48,12 @@ pub(crate) unsafe fn parse(
             depth: 0,
         }
         .deserialize(&mut parser);
-        match parsed.and_then(|object| parser.end().map(|()| object)) {
-            Ok(object) => object,
-            Err(_) => {
+        parsed
+            .and_then(|object| parser.end().map(|()| object))
+            .unwrap_or_else(|_| {
                 failed = true;
                 rb_sys::Qnil as VALUE
-            }
-        }
+            })
     })?;
     if failed {
         // Invalid documents are rare, so the core parses them again for its
@@ -85,9 +84,9 @@ struct Node<'r, 'de> {
     depth: usize,
 }
 
-impl<'r, 'de> Node<'r, 'de> {
+impl Node<'_, '_> {
     /// The children's node, or an error past `JSON.parse`'s `max_nesting`.
-    /// serde_json's own recursion limit (128) is higher, so this is what keeps
+    /// `serde_json`'s own recursion limit (128) is higher, so this is what keeps
     /// the visitor's recursion to 101 frames whatever the input.
     fn child<E: de::Error>(self) -> Result<Self, E> {
         if self.depth >= MAX_NESTING {
@@ -182,14 +181,14 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
     }
 }
 
-/// What a map's first key turned out to be: serde_json (arbitrary_precision)
+/// What a map's first key turned out to be: `serde_json` (`arbitrary_precision`)
 /// hands a number over as a single-entry map under a private key.
 enum First {
     Number,
     Key(VALUE),
 }
 
-/// serde_json's private key for a number's literal.
+/// `serde_json`'s private key for a number's literal.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 struct FirstKey<'r, 'de>(&'r Reader<'de>);
@@ -251,7 +250,7 @@ impl Visitor<'_> for Key {
     }
 }
 
-/// A number's literal, as serde_json validated it.
+/// A number's literal, as `serde_json` validated it.
 struct Literal;
 
 impl<'de> DeserializeSeed<'de> for Literal {
@@ -278,10 +277,10 @@ impl Visitor<'_> for Literal {
 /// Makers of the objects `JSON.parse` returns, as raw `rb_sys` calls.
 ///
 /// Why raw calls under one protect are enough: none of these can raise anything
-/// but NoMemoryError. They only allocate and fill fresh objects; they never call
+/// but `NoMemoryError`. They only allocate and fill fresh objects; they never call
 /// a Ruby method (Hash hashes and compares String and Symbol keys natively, and
 /// the keys are always ours), never check interrupts, and are only given valid
-/// UTF-8 and number literals serde_json has validated (`rb_str_to_inum` and
+/// UTF-8 and number literals `serde_json` has validated (`rb_str_to_inum` and
 /// `rb_str_to_dbl` are called with badcheck 0, which never raises).
 ///
 /// # Safety
@@ -290,10 +289,14 @@ pub(crate) mod build {
     use rb_sys::VALUE;
     use std::os::raw::c_long;
 
+    // c_long is 64 bits wherever Ruby and this gem run (LP64); never narrower than usize.
+    const _: () = assert!(size_of::<c_long>() >= size_of::<usize>());
+
     fn len(text: &str) -> c_long {
-        // A Rust allocation never exceeds isize::MAX bytes, and c_long is
-        // 64 bits wherever Ruby and this gem run.
-        text.len() as c_long
+        // Cannot fail: a Rust allocation never exceeds isize::MAX bytes, and
+        // c_long is at least as wide (asserted above). Were it to, the panic
+        // would abort the process: this runs in protect's `extern "C"` callback.
+        c_long::try_from(text.len()).expect("a str's length fits in c_long")
     }
 
     pub(crate) unsafe fn string(text: &str) -> VALUE {
@@ -333,7 +336,9 @@ pub(crate) mod build {
     }
 
     pub(crate) unsafe fn array(capacity: usize) -> VALUE {
-        rb_sys::rb_ary_new_capa(capacity as c_long)
+        // Only a hint: one past c_long could never be allocated, so start
+        // empty and let the Array grow rather than have Ruby raise.
+        rb_sys::rb_ary_new_capa(c_long::try_from(capacity).unwrap_or(0))
     }
 
     pub(crate) unsafe fn push(array: VALUE, item: VALUE) {

@@ -1,4 +1,4 @@
-//! The Ruby binding of gazette_runner: converts arguments, releases the GVL while
+//! The Ruby binding of `gazette_runner`: converts arguments, releases the GVL while
 //! the core waits, and maps core errors to the Ruby exceptions defined in `lib/`.
 //! Policy (defaults, which error wins, result objects) lives in Ruby and in the core.
 
