@@ -10,7 +10,7 @@ impl LineBuffer {
     /// Appends `bytes` and calls `line` with each line now complete (its `\n` included), in order.
     pub fn push(&mut self, bytes: &[u8], mut line: impl FnMut(&[u8])) {
         let mut rest = bytes;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(end) = memchr::memchr(b'\n', rest) {
             let (head, tail) = rest.split_at(end + 1);
             if self.partial.is_empty() {
                 line(head);

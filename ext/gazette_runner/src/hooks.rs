@@ -5,6 +5,7 @@
 use gazette_runner_core::lines::LineBuffer;
 use gazette_runner_core::progress::Progress;
 use gazette_runner_core::Stream;
+use magnus::encoding::Index;
 use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
 
 /// Callables taken from the `hooks` Hash; the struct lives on the stack of the
@@ -61,10 +62,11 @@ impl Hooks {
         };
         let Some(hook) = hook else { return Ok(()) };
         let lines = ruby.ary_new();
+        let encoding = Index::from(ruby.enc_default_external());
         let mut pushed = Ok(());
         buffer.push(bytes, |line| {
             if pushed.is_ok() {
-                pushed = lines.push(text(ruby, line));
+                pushed = lines.push(text(ruby, line, encoding));
             }
         });
         pushed?;
@@ -92,7 +94,12 @@ impl Hooks {
             (self.on_stderr, &mut self.stderr_lines),
         ] {
             if let (Some(hook), Some(last)) = (hook, buffer.finish()) {
-                let lines = ruby.ary_new_from_values(&[text(ruby, &last).as_value()]);
+                let lines = ruby.ary_new_from_values(&[text(
+                    ruby,
+                    &last,
+                    Index::from(ruby.enc_default_external()),
+                )
+                .as_value()]);
                 hook.funcall::<_, _, Value>("call", (lines,))?;
             }
         }
@@ -100,10 +107,11 @@ impl Hooks {
     }
 }
 
-/// A line as a frozen Ruby String in `Encoding.default_external`, like the
-/// run's own output: handed to the callback as it is, with no copy in Ruby.
-fn text(ruby: &Ruby, bytes: &[u8]) -> RString {
-    let line = ruby.enc_str_new(bytes, ruby.enc_default_external());
+/// A line as a frozen Ruby String in `encoding` (`Encoding.default_external`,
+/// looked up once per batch), like the run's own output: handed to the
+/// callback as it is, with no copy in Ruby.
+fn text(ruby: &Ruby, bytes: &[u8], encoding: Index) -> RString {
+    let line = ruby.enc_str_new(bytes, encoding);
     line.freeze();
     line
 }
