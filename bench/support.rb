@@ -52,6 +52,9 @@ module Bench
     Integer(File.read("/proc/self/status")[/^#{field}:\s+(\d+) kB$/, 1]) * 1024
   end
 
+  # @return [Integer] a plain number field of /proc/self/status
+  def status_value(field) = Integer(File.read("/proc/self/status")[/^#{field}:\s+(\d+)$/, 1])
+
   def rss = status_bytes("VmRSS")
   def peak_rss = status_bytes("VmHWM")
 
