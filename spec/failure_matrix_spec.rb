@@ -28,6 +28,12 @@ RSpec.describe "failure matrix" do
         GazetteRunner.run(ctx.script("trap '' TERM; while :; do sleep 0.05; done"), timeout: 0.3, kill_after: 0.3)
       },
       expect: ->(out) { out.is_a?(GazetteRunner::TimeoutError) && out.result.signal_name == "SIGKILL" } },
+    # A runner that counts only idle time towards its timeout never ends this one.
+    { name: "hangs while writing to stderr every 5 ms", bound: 0.6,
+      call: lambda { |ctx|
+        GazetteRunner.run(ctx.script("while :; do echo working >&2; sleep 0.005; done"), timeout: 0.3, kill_after: 0.3)
+      },
+      expect: ->(out) { out.is_a?(GazetteRunner::TimeoutError) && out.result.stderr.start_with?("working\n") } },
     { name: "grandchild in the group holds the pipes", bound: 0.3,
       call: ->(ctx) { GazetteRunner.run(ctx.script("sleep 1000 & echo started"), timeout: 10, kill_after: 0.3) },
       expect: ->(out) { out.is_a?(GazetteRunner::Result) && out.success? && out.killed_leftovers? } },
