@@ -41,9 +41,9 @@ module Bench
         "# gazette_runner benchmarks", machine,
         "## Summary",
         "Medians. Ratios divide gazette_runner's median by the floor's and by the best peer's " \
-        "(POSIX::Spawn::Child, Open3.capture3, backticks); for MiB/s higher is better, elsewhere lower. " \
+        "(#{PEERS.map { |key| LABELS[key] }.join(", ")}); for MiB/s higher is better, elsewhere lower. " \
         "A peer that failed, or left the program running, is not counted as best. In 6b the bound is " \
-        "timeout + kill_after (0.4 s) for gazette_runner, the timeout (0.2 s) for the peer.",
+        "timeout + kill_after (0.4 s) for gazette_runner and ChildProcess, the timeout (0.2 s) for the others.",
         summary(headlines), *extra_summaries, *sections
       ].join("\n\n") << "\n"
     end

@@ -20,19 +20,22 @@ module Bench
   module Main
     HEAP_BYTES = 2 << 30
     ALL = [*LABELS.keys, PerCall::FLOOR_PER_CALL].freeze
-    FORKING = %i[open3 backticks].freeze
     # Rounds of the workloads that take about a second a round.
     ROUNDS = 5
 
     module_function
 
     def run
-      results = { small: small_heap, output: large_output, growth: rss_growth,
-                  threads:, timeouts:, json: json_output, big: big_heap }
+      results = measure_all
       markdown = Report.document(headlines(results), sections(results),
                                  extra_summaries: [JsonReport.summary(results[:json])])
       File.write(File.join(__dir__, "RESULTS.md"), markdown)
       puts markdown
+    end
+
+    def measure_all
+      { small: small_heap, output: large_output, growth: rss_growth, threads:, timeouts:, matrix: failure_matrix,
+        json: json_output, big: big_heap }
     end
 
     def run_json_only
@@ -42,7 +45,7 @@ module Bench
 
     def small_heap
       Bench.progress("1. /bin/true per call, small heap: #{PerCall::ROUNDS} rounds × #{PerCall::CALLS} calls")
-      PerCall.measure(ALL.to_h { |key| [key, PerCall::CALLS] })
+      PerCall.measure(ALL.to_h { |key| [key, PerCall::SLOW_CALLS.fetch(key, PerCall::CALLS)] })
     end
 
     def large_output
@@ -65,6 +68,11 @@ module Bench
       Timeouts.measure
     end
 
+    def failure_matrix
+      Bench.progress("8. failure matrix: #{FailureMatrix::SCENARIOS.size} scenarios × #{CONTENDERS.size} contenders")
+      FailureMatrix.measure
+    end
+
     # Its garbage (the Ruby objects of a 50 MB document, several times over)
     # grows the heap, so it runs after every workload that forks on a small heap.
     def json_output
@@ -81,7 +89,7 @@ module Bench
       ballast = PerCall.grow_heap(HEAP_BYTES)
       rss = Bench.rss
       Bench.progress("2. /bin/true per call, VmRSS #{Markdown.mib(rss, 0)} MiB: #{PerCall::ROUNDS} rounds")
-      calls = ALL.to_h { |key| [key, FORKING.include?(key) ? PerCall::FORKING_CALLS : PerCall::CALLS] }
+      calls = ALL.to_h { |key| [key, Bench::FORKING.include?(key) ? PerCall::FORKING_CALLS : PerCall::CALLS] }
       samples = PerCall.measure(calls)
       { samples:, rss:, pieces: ballast.size }
     end
@@ -97,19 +105,23 @@ module Bench
 
     def sections(results)
       [*per_call_sections(results), LargeOutput.details(*results[:output]), RssGrowth.details(results[:growth]),
-       Threads.details(results[:threads]), Timeouts.details(results[:timeouts]), JsonReport.details(results[:json])]
+       Threads.details(results[:threads]), Timeouts.details(results[:timeouts]), JsonReport.details(results[:json]),
+       MatrixReport.details(results[:matrix])]
     end
 
     def per_call_sections(results)
       big = results[:big]
       [PerCall.details("1. /bin/true per call, small heap", results[:small],
-                       "Rounds rotate the order; each call timed alone. Open3 and posix-spawn capture stdout " \
-                       "and stderr, backticks stdout only; the floor pipes both, in its own process group, and " \
+                       "Rounds rotate the order; each call timed alone. Every peer captures stdout " \
+                       "and stderr but backticks (stdout only); the floor pipes both, in its own process group, and " \
                        "runs a batch per Fiddle call (timed in Rust), so it never gives up the GVL between runs. " \
-                       "\"One Fiddle call per run\" is the same floor timed from Ruby, releasing the GVL each run."),
+                       "\"One Fiddle call per run\" is the same floor timed from Ruby, releasing the GVL each run. " \
+                       "Mixlib::ShellOut takes ~20 ms a call (its read loop sleeps in 10 ms selects), so it runs " \
+                       "#{PerCall::SLOW_CALLS[:mixlib]} calls a round, not #{PerCall::CALLS}."),
        PerCall.details("2. /bin/true per call, #{HEAP_BYTES >> 30} GB heap", big[:samples],
                        "After filling #{big[:pieces]} Strings of 64 KiB (VmRSS #{Markdown.mib(big[:rss], 0)} MiB). " \
-                       "Open3 and backticks fork (Ruby does not vfork as root), so they run " \
+                       "Open3, backticks, Mixlib::ShellOut, TTY::Command and ChildProcess fork (Ruby does not " \
+                       "vfork as root), so they run " \
                        "#{PerCall::FORKING_CALLS} calls a round, not #{PerCall::CALLS}.")]
     end
   end

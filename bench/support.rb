@@ -52,6 +52,9 @@ module Bench
     Integer(File.read("/proc/self/status")[/^#{field}:\s+(\d+) kB$/, 1]) * 1024
   end
 
+  # @return [Integer] a plain number field of /proc/self/status
+  def status_value(field) = Integer(File.read("/proc/self/status")[/^#{field}:\s+(\d+)$/, 1])
+
   def rss = status_bytes("VmRSS")
   def peak_rss = status_bytes("VmHWM")
 
@@ -100,6 +103,66 @@ module Bench
     File.read("/proc/#{pid}/stat").split(") ").last.start_with?("Z")
   rescue SystemCallError
     true
+  end
+
+  def open_fds = Dir.children("/proc/self/fd").map(&:to_i).sort
+
+  # The pid a script wrote to `path`, or nil while there is none.
+  def pid_from(path)
+    text = File.size?(path) && File.read(path)
+    text && !text.strip.empty? ? Integer(text) : nil
+  end
+
+  # One line of /proc/PID/stat as [state, ppid, pgrp], or nil when it is gone.
+  def stat_of(pid)
+    stat = File.read("/proc/#{pid}/stat")
+    stat[(stat.rindex(")") + 2)..].split.first(3).then { |state, ppid, pgrp| [state, ppid.to_i, pgrp.to_i] }
+  rescue SystemCallError
+    nil
+  end
+
+  def processes
+    Dir.children("/proc").grep(/\A\d+\z/).filter_map { |pid| (stat = stat_of(pid)) && [pid.to_i, *stat] }
+  end
+
+  # Live (non-zombie) members of a process group.
+  def group_members(pgid)
+    processes.select { |_, state, _, pgrp| pgrp == pgid && !%w[Z X].include?(state) }.map(&:first)
+  end
+
+  def own_zombies = processes.select { |_, state, ppid, _| ppid == Process.pid && state == "Z" }.map(&:first)
+
+  def reap_zombies
+    own_zombies.each { |pid| Process.wait(pid, Process::WNOHANG) }
+  rescue Errno::ECHILD
+    nil
+  end
+
+  # SIGKILL to a pid (or, negative, a group) the bench started; never this
+  # process or its own group.
+  def kill_quietly(target)
+    return if target.abs <= 1 || [Process.pid, -Process.getpgrp].include?(target)
+
+    Process.kill(:KILL, target)
+  rescue Errno::ESRCH, Errno::EPERM
+    nil
+  end
+
+  # Runs the block with this process's stderr on /dev/null (backticks hand it
+  # to the programs) and its stdin on a pipe that stays open, as a terminal's
+  # or a supervisor's would: a runner that lets the program inherit it leaves
+  # `cat` waiting. Yields a progress logger that still reaches the real stderr.
+  def with_host_streams
+    saved_in = $stdin.dup
+    saved_err = $stderr.dup
+    reader, writer = IO.pipe
+    $stdin.reopen(reader)
+    $stderr.reopen(File::NULL, "w")
+    yield ->(message) { saved_err.puts("[bench #{format("%6.1f", now - STARTED)}s] #{message}") }
+  ensure
+    $stdin.reopen(saved_in)
+    $stderr.reopen(saved_err)
+    [saved_in, saved_err, reader, writer].each { |io| io&.close }
   end
 
   # Console progress goes to stderr so that stdout carries only the Markdown.

@@ -7,7 +7,7 @@ FLOOR_MANIFEST = "bench/floor/Cargo.toml"
 # library from there.
 FLOOR_TARGET_DIR = "bench/floor/target"
 
-desc "Benchmark gazette_runner against Open3, posix-spawn, backticks and a Rust floor; writes bench/RESULTS.md"
+desc "Benchmark gazette_runner against its six peers and a Rust floor, plus the failure matrix; writes bench/RESULTS.md"
 task bench: %i[compile bench:floor] do
   sh RbConfig.ruby, "-Ilib", "bench/run.rb"
 end

@@ -11,7 +11,6 @@ module Bench
   module LargeOutput
     BYTES = 256 * MIB
     COMMAND = ["head", "-c", BYTES.to_s, "/dev/zero"].freeze
-    CONTENDERS = %i[gazette_runner posix_spawn open3 backticks].freeze
     SPEED_TARGET = 1.5
     RSS_TARGET = 1.2
 

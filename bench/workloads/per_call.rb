@@ -12,8 +12,10 @@ module Bench
     # Many short rounds rather than a few long ones: finer interleaving.
     ROUNDS = 20
     CALLS = 50
-    # Forking a 2 GB Ruby takes ~70 ms, so Open3 and backticks get fewer calls there.
+    # Forking a 2 GB Ruby takes ~70 ms, so the forking peers get fewer calls there.
     FORKING_CALLS = 3
+    # Mixlib::ShellOut's read loop selects in 10 ms steps: ~20 ms a call.
+    SLOW_CALLS = { mixlib: 10 }.freeze
     WARMUP = 10
     FLOOR_RATIO_TARGET = 1.15
     # Not a contender: the floor again, but one Fiddle call per run. Fiddle

@@ -9,7 +9,6 @@ module Bench
   module Threads
     COMMAND = %w[sleep 0.5].freeze
     THREADS = 25
-    CONTENDERS = %i[gazette_runner posix_spawn open3 backticks].freeze
     TARGET = 0.6
 
     module_function

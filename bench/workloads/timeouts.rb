@@ -9,16 +9,26 @@ module Bench
   # leaves running. Open3 under Timeout.timeout returns only once the child has
   # exited by itself (its `ensure` waits), so it gets `sleep 2`, not `sleep 10`,
   # as does every peer that would otherwise wait out a TERM-ignoring child.
-  module Timeouts
+  module TimeoutCases
     BOUND = 0.2
     KILL_AFTER = 0.2
     TARGET = 0.05
     IGNORE_TERM = "trap '' TERM; sleep %d"
+    SETTLE = 0.05
 
     # `kind` is :obeying or :ignoring SIGTERM; `bound` is when the call may
     # return at the earliest, the point its lateness is measured from.
     Case = Struct.new(:kind, :key, :call, :bound, :runs, :action, :note, keyword_init: true)
-    Sample = Struct.new(:seconds, :left_running, keyword_init: true)
+
+    # Open3's reader threads die with IOError when its `ensure` closes their
+    # pipes under them; that is expected here and would only clutter the output.
+    def self.quietly
+      report = Thread.report_on_exception
+      Thread.report_on_exception = false
+      yield
+    ensure
+      Thread.report_on_exception = report
+    end
 
     CASES = [
       Case.new(kind: :obeying, key: :gazette_runner, call: "run(%w[sleep 10], timeout: 0.2)", bound: BOUND, runs: 5,
@@ -39,14 +49,46 @@ module Bench
       Case.new(kind: :ignoring, key: :posix_spawn, call: "Child.new(\"sh\", \"-c\", \"#{format(IGNORE_TERM, 2)}\", " \
                                                          "timeout: 0.2)",
                bound: BOUND, runs: 1, note: "waits for `sleep 2`",
-               action: -> { POSIX::Spawn::Child.new("sh", "-c", format(IGNORE_TERM, 2), timeout: BOUND) })
+               action: -> { POSIX::Spawn::Child.new("sh", "-c", format(IGNORE_TERM, 2), timeout: BOUND) }),
+      Case.new(kind: :obeying, key: :mixlib, call: "ShellOut.new(\"sleep\", \"10\", timeout: 0.2).run_command",
+               bound: BOUND, runs: 1, note: "TERM, then a fixed 3 s sleep before KILL",
+               action: -> { Mixlib::ShellOut.new("sleep", "10", timeout: BOUND).run_command }),
+      Case.new(kind: :obeying, key: :tty_command, call: "run!(\"sleep 10\", timeout: 0.2)", bound: BOUND, runs: 5,
+               action: -> { TTY_COMMAND.run!("sleep 10", timeout: BOUND) }),
+      Case.new(kind: :obeying, key: :childprocess, call: "poll_for_exit(0.2) on `sleep 10`, then stop(0.2)",
+               bound: BOUND, runs: 5,
+               action: -> { ChildProcessRun.call(%w[sleep 10], timeout: BOUND, kill_after: KILL_AFTER, leader: true) }),
+      Case.new(kind: :ignoring, key: :mixlib, call: "ShellOut.new(\"sh\", \"-c\", \"#{format(IGNORE_TERM, 10)}\", " \
+                                                    "timeout: 0.2).run_command",
+               bound: BOUND, runs: 1, note: "TERM, then a fixed 3 s sleep before KILL",
+               action: -> { Mixlib::ShellOut.new("sh", "-c", format(IGNORE_TERM, 10), timeout: BOUND).run_command }),
+      Case.new(kind: :ignoring, key: :tty_command,
+               call: "run!([\"sh\", \"-c\", \"#{format(IGNORE_TERM, 10)}\"].shelljoin, timeout: 0.2)",
+               bound: BOUND, runs: 5,
+               action: -> { TTY_COMMAND.run!(["sh", "-c", format(IGNORE_TERM, 10)].shelljoin, timeout: BOUND) }),
+      Case.new(kind: :ignoring, key: :childprocess, call: "poll_for_exit(0.2) on `#{format(IGNORE_TERM, 10)}`, " \
+                                                          "then stop(0.2)",
+               bound: BOUND + KILL_AFTER, runs: 5,
+               action: lambda {
+                 ChildProcessRun.call(["sh", "-c", format(IGNORE_TERM, 10)], timeout: BOUND, kill_after: KILL_AFTER,
+                                                                             leader: true)
+               })
     ].freeze
+  end
+
+  # Row 6, measured: the cases of {TimeoutCases}, in rotating rounds.
+  module Timeouts
+    include TimeoutCases
+    Sample = Struct.new(:seconds, :left_running, keyword_init: true)
 
     NOTE = "Medians. \"Bound\" is the earliest a call may return: the timeout, plus kill_after for " \
-           "gazette_runner with a TERM-ignoring child (its documented bound). \"Children left running\" counts " \
-           "live children of this process right after the call returned (they are then killed and reaped)."
+           "gazette_runner and ChildProcess (`stop(0.2)`, TERM then KILL) with a TERM-ignoring child (their " \
+           "documented bound). Mixlib::ShellOut has no grace parameter: on timeout it sends TERM to the group, " \
+           "sleeps 3 s, then KILL, so it runs once per child. \"Children left running\" counts " \
+           "live children of this process 50 ms after the call returned (they are then killed and reaped)."
 
-    EXPECTED = [GazetteRunner::TimeoutError, POSIX::Spawn::TimeoutExceeded, Timeout::Error].freeze
+    EXPECTED = [GazetteRunner::TimeoutError, POSIX::Spawn::TimeoutExceeded, Timeout::Error,
+                Mixlib::ShellOut::CommandTimeout, TTY::Command::TimeoutExceeded, ChildProcess::TimeoutError].freeze
 
     module_function
 
@@ -61,6 +103,9 @@ module Bench
 
     def sample(test)
       seconds = Bench.timed { expect_timeout(test) }
+      # A child SIGKILLed just before the call returned (TTY::Command's way)
+      # may not have died yet; what is still running 50 ms later was left.
+      sleep SETTLE
       left = Bench.live_children
       reap(left)
       Sample.new(seconds:, left_running: left.size)
@@ -71,16 +116,6 @@ module Bench
       raise "#{test.call} did not time out"
     rescue *EXPECTED
       nil
-    end
-
-    # Open3's reader threads die with IOError when its `ensure` closes their
-    # pipes under them; that is expected here and would only clutter the output.
-    def quietly
-      report = Thread.report_on_exception
-      Thread.report_on_exception = false
-      yield
-    ensure
-      Thread.report_on_exception = report
     end
 
     # What a contender left behind is ended here, so it cannot slow what follows.

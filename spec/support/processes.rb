@@ -59,6 +59,26 @@ module ProcessHelpers
 
   def sh(script) = ["sh", "-c", script]
 
+  # The pid a script wrote to `path` (`echo $$ > path`), or nil while there is none.
+  def pid_from(path)
+    text = File.size?(path) && File.read(path)
+    text && !text.empty? ? Integer(text) : nil
+  end
+
+  # Clean-up after a failed expectation: SIGKILL to a process group (or a
+  # single pid) this test started. Never a broad kill.
+  def kill_group(pgid) = pgid && kill_quietly(-pgid)
+  def kill_pid(pid) = kill_quietly(pid)
+
+  # Refuses the test process itself and its own group, whatever a pid file said.
+  def kill_quietly(target)
+    return if target.nil? || target.abs <= 1 || [Process.pid, -Process.getpgrp].include?(target)
+
+    Process.kill(:KILL, target)
+  rescue Errno::ESRCH, Errno::EPERM
+    nil
+  end
+
   # Runs a Ruby child with this gem loaded and returns [status, stdout, stderr],
   # killing it (by pid) if it outlives `within` seconds.
   def run_ruby_child(code, within: 20)
@@ -71,6 +91,16 @@ module ProcessHelpers
     [status, out_r.read, err_r.read]
   ensure
     [out_r, err_r].each { |io| io&.close }
+  end
+
+  # What a failure-matrix scenario's call sees: `script` runs text under sh -c
+  # after recording the shell's pid (its process-group id) in `pidfile`.
+  ScriptContext = Struct.new(:pidfile, :daemon_pidfile, :helpers) do
+    def script(text) = ["sh", "-c", "echo $$ > #{pidfile}; #{text}"]
+
+    def wait_for_start
+      helpers.eventually(within: 5) { helpers.pid_from(pidfile) } or raise "the program did not start"
+    end
   end
 
   def bounded_wait(pid, within)
