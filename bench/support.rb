@@ -81,16 +81,10 @@ module Bench
   # until none is left, so its work is not charged to the next sample.
   def await_background(within: 30)
     deadline = now + within
-    sleep 0.005 while background_threads.positive? && now < deadline
+    sleep 0.005 while Dir.glob("/proc/self/task/*/comm").any? { |path| background?(path) } && now < deadline
   end
 
-  def background_threads
-    Dir.glob("/proc/self/task/*/comm").count do |path|
-      File.read(path).start_with?("gazette-json-fr")
-    rescue SystemCallError
-      false
-    end
-  end
+  def background?(comm_path) = File.read(comm_path).start_with?("gazette-json-fr")
 
   # Pids of this process's live children, zombies excluded: a zombie is already
   # done and costs nothing but a process-table slot.
