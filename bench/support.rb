@@ -4,6 +4,7 @@ require "fiddle"
 require "json"
 require "open3"
 require "rbconfig"
+require_relative "background"
 
 # Measurement helpers shared by the workloads in bench/workloads/.
 module Bench
@@ -74,21 +75,6 @@ module Bench
     await_background
     GC.start
     MALLOC_TRIM.call(0)
-  end
-
-  # The extension frees a validated JSON tree on a detached thread (named
-  # gazette-json-free, which /proc cuts to 15 characters); waits (at most 30 s)
-  # until none is left, so its work is not charged to the next sample.
-  def await_background(within: 30)
-    deadline = now + within
-    sleep 0.005 while Dir.glob("/proc/self/task/*/comm").any? { |path| background?(path) } && now < deadline
-  end
-
-  # A thread that ended between the glob and the read is not background work.
-  def background?(comm_path)
-    File.read(comm_path).start_with?("gazette-json-fr")
-  rescue SystemCallError
-    false
   end
 
   # Pids of this process's live children, zombies excluded: a zombie is already
