@@ -37,9 +37,12 @@ impl Hooks {
         })
     }
 
-    /// True when output must reach Ruby as soon as it is read.
+    /// True when output must reach Ruby as soon as it is read: only the line
+    /// hooks need that. A progress report wakes the wait by itself whatever
+    /// the hand-over size, and the Ruby layer always gives `on_progress`, so
+    /// counting it here would hand every read to Ruby on every run.
     pub(crate) fn streaming(&self) -> bool {
-        self.on_stdout.is_some() || self.on_stderr.is_some() || self.on_progress.is_some()
+        self.on_stdout.is_some() || self.on_stderr.is_some()
     }
 
     pub(crate) fn spawned(&self, pid: u32) -> Result<(), Error> {
