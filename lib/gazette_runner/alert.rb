@@ -56,9 +56,9 @@ module GazetteRunner
     # @return [String]
     def inspect = "#<#{self.class.name} #{name} #{state} value=#{value.inspect} threshold=#{threshold.inspect}>"
 
-    LOCK = Mutex.new
-    private_constant :LOCK
-    @handlers = [].freeze
+    @handlers = Listeners.new do |error|
+      GazetteRunner.logger&.error("gazette_runner alert handler failed: #{error.class}: #{error.message}")
+    end
 
     class << self
       # @param block [Proc] called with each {Alert}
@@ -67,18 +67,13 @@ module GazetteRunner
       def on(&block)
         raise ArgumentError, "on_alert needs a block" unless block
 
-        LOCK.synchronize { @handlers = [*@handlers, block].freeze }
-        block
+        @handlers.add(block)
       end
 
       # @param handler [Proc] what {.on} returned
       # @return [Boolean] true when it was registered
       def off(handler)
-        LOCK.synchronize do
-          before = @handlers.size
-          @handlers = @handlers.reject { |h| h.equal?(handler) }.freeze
-          @handlers.size < before
-        end
+        @handlers.remove(handler)
       end
 
       # Hands the alert to every handler; a handler that raises is logged and skipped.
@@ -86,11 +81,7 @@ module GazetteRunner
       # @param alert [Alert]
       # @return [void]
       def deliver(alert)
-        @handlers.each do |handler|
-          handler.call(alert)
-        rescue StandardError => e
-          GazetteRunner.logger&.error("gazette_runner alert handler failed: #{e.class}: #{e.message}")
-        end
+        @handlers.notify(alert)
       end
     end
   end

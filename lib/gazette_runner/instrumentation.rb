@@ -10,13 +10,12 @@ module GazetteRunner
   # returns or raises: a subscriber that raises is logged and skipped.
   # @api private
   module Instrumentation
-    # Subscribers are kept in a frozen Array replaced on each change, so
-    # reporting reads it without a lock.
-    LOCK = Mutex.new
     # The event's fields on a finish line, besides program, signal name, progress and error class.
     LOGGED = %i[pid outcome exit_code duration stdout_bytes stderr_bytes max_rss attempt].freeze
-    private_constant :LOCK, :LOGGED
-    @subscribers = [].freeze
+    private_constant :LOGGED
+    @subscribers = Listeners.new do |error|
+      log(:error, "subscriber_error") { { error: error.class.name, message: error.message } }
+    end
     @logger = nil
     @logger_set = false
 
@@ -67,19 +66,13 @@ module GazetteRunner
       def subscribe(&block)
         raise ArgumentError, "subscribe needs a block" unless block
 
-        subscription = Subscription.new(block)
-        LOCK.synchronize { @subscribers = [*@subscribers, subscription].freeze }
-        subscription
+        @subscribers.add(Subscription.new(block))
       end
 
       # @param subscription [Subscription]
       # @return [Boolean] true when it was subscribed
       def unsubscribe(subscription)
-        LOCK.synchronize do
-          before = @subscribers.size
-          @subscribers = @subscribers.reject { |s| s.equal?(subscription) }.freeze
-          @subscribers.size < before
-        end
+        @subscribers.remove(subscription)
       end
 
       # @return [Hash, nil] a payload to fill in for ActiveSupport::Notifications,
@@ -112,7 +105,7 @@ module GazetteRunner
         GazetteRunner.stats.record(event.outcome, event.pid && event.duration)
         payload&.merge!(event.to_h)
         log_finish(event)
-        @subscribers.each { |subscription| deliver(subscription, event) }
+        @subscribers.notify(event)
       end
 
       # @param event [Event] the attempt that failed
@@ -139,12 +132,6 @@ module GazetteRunner
       def finish_fields(event)
         { program: event.argv.first, **event.to_h.slice(*LOGGED), signal: event.result&.signal_name,
           progress: event.progress&.to_s, error: event.error&.class&.name }
-      end
-
-      def deliver(subscription, event)
-        subscription.call(event)
-      rescue StandardError => e
-        log(:error, "subscriber_error") { { error: e.class.name, message: e.message } }
       end
 
       # Builds nothing unless there is a logger: most hosts outside Rails have none.
