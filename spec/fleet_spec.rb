@@ -34,8 +34,10 @@ RSpec.describe GazetteRunner::Fleet, if: RedisServer.available? do
     begin
       merged = eventually(within: 10, every: 0.1) do
         v = view
-        # Each child is listed as soon as it starts; its progress line follows.
-        v if v.processes.size == 3 && v.children.size == 6 && v.jobs.size == 3 && v.children.all? { |c| c["progress"] }
+        # Each child is listed as soon as it starts, its progress line follows,
+        # and a breaker is reported once a run that used it has ended.
+        v if v.processes.size == 3 && v.children.size == 6 && v.jobs.size == 3 &&
+             v.children.all? { |c| c["progress"] } && v.processes.all? { |p| p["breakers"]&.any? }
       end
       expect(merged).to be_truthy
       expect(merged.processes.map { |p| p["host"] }).to eq(%w[alpha beta gamma])
