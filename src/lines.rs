@@ -1,5 +1,7 @@
 //! Splitting a stream into lines as it arrives in arbitrary pieces.
 
+use std::borrow::Cow;
+
 /// Holds the unterminated end of what was pushed so far.
 #[derive(Debug, Default, Clone)]
 pub struct LineBuffer {
@@ -24,6 +26,27 @@ impl LineBuffer {
         self.partial.extend_from_slice(rest);
     }
 
+    /// Appends `bytes` and returns the lines now complete as one text (each
+    /// line with its `\n`), or `None` when no line ended: a caller that splits
+    /// the text itself (Ruby's `String#each_line`) gets one piece per read.
+    /// Borrowed from `bytes` when no earlier piece was left unterminated.
+    pub fn push_lines<'a>(&mut self, bytes: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        let Some(last) = memchr::memrchr(b'\n', bytes) else {
+            self.partial.extend_from_slice(bytes);
+            return None;
+        };
+        let (complete, rest) = bytes.split_at(last + 1);
+        let text = if self.partial.is_empty() {
+            Cow::Borrowed(complete)
+        } else {
+            let mut joined = std::mem::take(&mut self.partial);
+            joined.extend_from_slice(complete);
+            Cow::Owned(joined)
+        };
+        self.partial.extend_from_slice(rest);
+        Some(text)
+    }
+
     /// The unterminated last line, if any, once the stream has ended.
     pub fn finish(&mut self) -> Option<Vec<u8>> {
         (!self.partial.is_empty()).then(|| std::mem::take(&mut self.partial))
@@ -44,5 +67,19 @@ mod tests {
         assert_eq!(lines, [b"abc\n".to_vec(), b"d\n".to_vec(), b"\n".to_vec()]);
         assert_eq!(buffer.finish(), Some(b"last".to_vec()));
         assert_eq!(buffer.finish(), None);
+    }
+
+    #[test]
+    fn hands_over_the_complete_lines_of_each_piece_as_one_text() {
+        let mut buffer = LineBuffer::default();
+        let texts: Vec<Option<Vec<u8>>> = [&b"ab"[..], b"c\nd", b"\n\nla", b"st"]
+            .iter()
+            .map(|piece| buffer.push_lines(piece).map(|text| text.into_owned()))
+            .collect();
+        assert_eq!(
+            texts,
+            [None, Some(b"abc\n".to_vec()), Some(b"d\n\n".to_vec()), None]
+        );
+        assert_eq!(buffer.finish(), Some(b"last".to_vec()));
     }
 }

@@ -1,11 +1,10 @@
 //! The Ruby callables a run reports to while it goes on: `on_spawn`,
-//! `on_stdout`, `on_stderr` (lines, batched per read) and `on_progress`.
+//! `on_stdout`, `on_stderr` (lines, one String per read) and `on_progress`.
 //! They are called on the calling thread, with the GVL held only while they run.
 
 use gazette_runner_core::lines::LineBuffer;
 use gazette_runner_core::progress::Progress;
 use gazette_runner_core::Stream;
-use magnus::encoding::Index;
 use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
 
 /// Callables taken from the `hooks` Hash; the struct lives on the stack of the
@@ -52,7 +51,7 @@ impl Hooks {
         }
     }
 
-    /// Passes the complete lines in `bytes` to the stream's hook, in one Array.
+    /// Passes the lines completed by `bytes` to the stream's hook, as one String.
     pub(crate) fn output(
         &mut self,
         ruby: &Ruby,
@@ -64,19 +63,11 @@ impl Hooks {
             Stream::Stderr => (self.on_stderr, &mut self.stderr_lines),
         };
         let Some(hook) = hook else { return Ok(()) };
-        let lines = ruby.ary_new();
-        let encoding = Index::from(ruby.enc_default_external());
-        let mut pushed = Ok(());
-        buffer.push(bytes, |line| {
-            if pushed.is_ok() {
-                pushed = lines.push(text(ruby, line, encoding));
-            }
-        });
-        pushed?;
-        if lines.is_empty() {
+        let Some(text) = buffer.push_lines(bytes) else {
             return Ok(());
-        }
-        hook.funcall::<_, _, Value>("call", (lines,)).map(drop)
+        };
+        hook.funcall::<_, _, Value>("call", (lines(ruby, &text),))
+            .map(drop)
     }
 
     pub(crate) fn progress(&self, ruby: &Ruby, events: Vec<Progress>) -> Result<(), Error> {
@@ -97,12 +88,7 @@ impl Hooks {
             (self.on_stderr, &mut self.stderr_lines),
         ] {
             if let (Some(hook), Some(last)) = (hook, buffer.finish()) {
-                let lines = ruby.ary_new_from_values(&[text(
-                    ruby,
-                    &last,
-                    Index::from(ruby.enc_default_external()),
-                )
-                .as_value()]);
+                let lines = lines(ruby, &last);
                 hook.funcall::<_, _, Value>("call", (lines,))?;
             }
         }
@@ -110,11 +96,11 @@ impl Hooks {
     }
 }
 
-/// A line as a frozen Ruby String in `encoding` (`Encoding.default_external`,
-/// looked up once per batch), like the run's own output: handed to the
-/// callback as it is, with no copy in Ruby.
-fn text(ruby: &Ruby, bytes: &[u8], encoding: Index) -> RString {
-    let line = ruby.enc_str_new(bytes, encoding);
-    line.freeze();
-    line
+/// Lines as one frozen Ruby String in `Encoding.default_external`, like the
+/// run's own output. The Ruby layer splits it with `String#each_line`, whose
+/// lines share its buffer: one allocation per read, not one per line.
+fn lines(ruby: &Ruby, text: &[u8]) -> RString {
+    let text = ruby.enc_str_new(text, ruby.enc_default_external());
+    text.freeze();
+    text
 }
