@@ -54,6 +54,12 @@ RSpec.describe "progress and live output" do
     expect(lines).to eq(%W[hi\nchanged there\n])
   end
 
+  it "splits at every newline, whatever the bytes around it" do
+    seen = []
+    GazetteRunner.run(["printf", "\\377a\\r\\nb\\n\\200"], on_stdout: ->(line) { seen << line.b }, timeout: 5)
+    expect(seen).to eq(["\xFFa\r\n".b, "b\n".b, "\x80".b])
+  end
+
   describe "the progress protocol" do
     let(:script) do
       <<~SH

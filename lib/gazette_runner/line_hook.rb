@@ -16,7 +16,7 @@ module GazetteRunner
     def build(callable, &on_error)
       block = callable.is_a?(Proc) ? callable : callable.method(:call).to_proc
       lambda do |text|
-        text.each_line(&block)
+        text.each_line("\n", &block) # not $/: the split is always at "\n"
       rescue StandardError => e
         on_error.call(e)
         raise
