@@ -74,7 +74,7 @@ mod tests {
         let mut buffer = LineBuffer::default();
         let texts: Vec<Option<Vec<u8>>> = [&b"ab"[..], b"c\nd", b"\n\nla", b"st"]
             .iter()
-            .map(|piece| buffer.push_lines(piece).map(|text| text.into_owned()))
+            .map(|piece| buffer.push_lines(piece).map(std::borrow::Cow::into_owned))
             .collect();
         assert_eq!(
             texts,
