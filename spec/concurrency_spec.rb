@@ -11,10 +11,12 @@ RSpec.describe "running beside other Ruby threads" do
 
   it "keeps other threads' output apart", :gc_stress do
     threads = Array.new(16) do |i|
-      Thread.new { GazetteRunner.run(sh("for n in 1 2 3 4 5; do echo #{i}-$n; done; echo err#{i} >&2"), timeout: 10) }
+      Thread.new do
+        GazetteRunner.run(sh("for n in 1 2 3 4 5; do echo #{i}-$n; done; echo err#{i} >&2"), timeout: time_bound(10))
+      end
     end
     threads.each_with_index do |thread, i|
-      result = thread.join(15).value
+      result = thread.join(time_bound(15)).value
       expect(result.stdout).to eq((1..5).map { |n| "#{i}-#{n}\n" }.join)
       expect(result.stderr).to eq("err#{i}\n")
     end
