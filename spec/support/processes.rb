@@ -34,7 +34,13 @@ module ProcessHelpers
   # Zombies whose parent is this test process: a run that forgot to reap.
   def own_zombies = proc_table.select { |e| e.ppid == Process.pid && e.state == "Z" }.map(&:pid)
 
-  def open_fds = Dir.children("/proc/self/fd").map(&:to_i).sort
+  # This process's descriptors, once a full GC has run: an IO object an earlier
+  # example dropped is closed by its finalizer then, not in the middle of the
+  # next example's before/after comparison.
+  def open_fds
+    GC.start
+    Dir.children("/proc/self/fd").map(&:to_i).sort
+  end
 
   # Polls until the block is true or `within` seconds pass; returns the block's last value.
   def eventually(within: 3, every: 0.01)
