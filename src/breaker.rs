@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, Once, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 /// What a breaker says to a call about to start.
@@ -76,48 +76,78 @@ impl Breaker {
 
 /// The breakers of one process. A forked child must not touch its parent's
 /// lock (a thread that held it at the fork does not exist in the child), so
-/// each process works on a table of its own, copied from the parent's when
-/// that lock is free and started empty when it is not.
+/// `fork` gives the child a table of its own (see [`renew_after_fork`]).
 struct Table {
-    pid: libc::pid_t,
     breakers: Mutex<HashMap<String, Breaker>>,
 }
 
+impl Table {
+    fn leaked(breakers: HashMap<String, Breaker>) -> *mut Table {
+        Box::into_raw(Box::new(Table {
+            breakers: Mutex::new(breakers),
+        }))
+    }
+}
+
 static TABLE: AtomicPtr<Table> = AtomicPtr::new(ptr::null_mut());
+static RENEW_AFTER_FORK: Once = Once::new();
 
 fn table() -> &'static Table {
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
-    let current = TABLE.load(Ordering::Acquire);
-    // SAFETY: TABLE only ever holds pointers from Box::leak below, never freed.
-    if let Some(table) = unsafe { current.as_ref() } {
-        if table.pid == pid {
-            return table;
-        }
+    // SAFETY: TABLE only ever holds pointers from Table::leaked, never freed.
+    if let Some(table) = unsafe { TABLE.load(Ordering::Acquire).as_ref() } {
+        return table;
     }
-    // SAFETY: as above.
-    let inherited = unsafe { current.as_ref() }
-        .and_then(|parent| parent.breakers.try_lock().ok().map(|all| all.clone()))
-        .unwrap_or_default();
-    let fresh: *mut Table = Box::leak(Box::new(Table {
-        pid,
-        breakers: Mutex::new(inherited),
-    }));
-    match TABLE.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
-        // The parent's table is leaked on purpose: once per fork, and it may be locked.
-        Ok(_) => {
-            // SAFETY: just leaked, never freed.
-            unsafe { &*fresh }
-        }
-        Err(winner) => {
-            // Another thread of this process installed its table first.
-            // SAFETY: `fresh` was never shared; `winner` comes from Box::leak.
-            unsafe {
-                drop(Box::from_raw(fresh));
-                &*winner
-            }
-        }
+    RENEW_AFTER_FORK.call_once(|| {
+        // SAFETY: registers a plain function; glibc runs it in the child of
+        // every fork(2) made through libc (Ruby's fork, Process.fork), not for
+        // posix_spawn or our own clone-based spawn, which share nothing here.
+        unsafe { libc::pthread_atfork(None, None, Some(renew_after_fork)) };
+    });
+    let fresh = Table::leaked(HashMap::new());
+    match TABLE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: just leaked, never freed.
+        Ok(_) => unsafe { &*fresh },
+        // Another thread installed the table first.
+        // SAFETY: `fresh` was never shared; `winner` comes from Table::leaked.
+        Err(winner) => unsafe {
+            drop(Box::from_raw(fresh));
+            &*winner
+        },
     }
+}
+
+/// Runs in the child of a fork, before `fork` returns there, while the
+/// forking thread is the only one: gives the child a table of its own, copied
+/// from the parent's unless a thread that did not survive the fork held its
+/// lock (then it starts empty). A probe the parent was running is not the
+/// child's to answer, so copies come back open, not half-open: the child
+/// probes for itself after the cool-off. The parent's table is leaked on
+/// purpose: once per fork, and its lock may never be released.
+extern "C" fn renew_after_fork() {
+    // SAFETY: as in `table`.
+    let Some(parent) = (unsafe { TABLE.load(Ordering::Acquire).as_ref() }) else {
+        return;
+    };
+    let inherited = match parent.breakers.try_lock() {
+        Ok(all) => without_probes(&all),
+        Err(TryLockError::Poisoned(poisoned)) => without_probes(&poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => HashMap::new(),
+    };
+    TABLE.store(Table::leaked(inherited), Ordering::Release);
+}
+
+fn without_probes(all: &HashMap<String, Breaker>) -> HashMap<String, Breaker> {
+    all.iter()
+        .map(|(name, breaker)| {
+            (
+                name.clone(),
+                Breaker {
+                    probing: false,
+                    ..breaker.clone()
+                },
+            )
+        })
+        .collect()
 }
 
 /// Runs `f` on breaker `name`, created with `config` (or the defaults) if new;

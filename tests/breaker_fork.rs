@@ -6,19 +6,27 @@ use gazette_runner_core::breaker::{admit, record, snapshot, Admission, State};
 use std::time::{Duration, Instant};
 
 #[test]
-fn a_forked_child_inherits_open_breakers_and_keeps_its_own_state_from_then_on() {
+fn a_forked_child_inherits_open_breakers_probes_for_itself_and_keeps_its_own_state() {
     let name = "fork-inherits";
     assert_eq!(admit(name, 1, Duration::from_secs(60)), Admission::Allowed);
     record(name, false, false);
     assert_eq!(snapshot(name).state, State::Open);
+    // A probe in flight in the parent at the fork: the child must not wait for
+    // its answer, which will only ever reach the parent.
+    let probing = "fork-probing";
+    assert_eq!(admit(probing, 1, Duration::ZERO), Admission::Allowed);
+    record(probing, false, false);
+    assert_eq!(admit(probing, 1, Duration::ZERO), Admission::Probe);
 
     // SAFETY: the child only touches the breaker table and calls _exit.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
         let inherited = snapshot(name).state == State::Open;
+        let probes_itself = snapshot(probing).state == State::Open
+            && admit(probing, 1, Duration::ZERO) == Admission::Probe;
         gazette_runner_core::breaker::reset(name);
         let own = snapshot(name).state == State::Closed;
-        let code = if inherited && own {
+        let code = if inherited && own && probes_itself {
             libc::EXIT_SUCCESS
         } else {
             libc::EXIT_FAILURE
