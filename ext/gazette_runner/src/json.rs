@@ -108,20 +108,27 @@ unsafe fn build_while_validating(
     symbolize_names: bool,
 ) -> Result<(Result<Value, JsonError>, Vec<Violation>), Error> {
     let (built, checked) = std::thread::scope(|scope| {
-        let checker = scope.spawn(|| match json::parse(bytes) {
-            Ok(document) => {
-                let violations = schema.violations(&document);
-                drop_unwaited(document);
-                violations
-            }
-            Err(_) => Vec::new(),
-        });
-        // SAFETY: the caller's promise; the checker only reads `bytes` too.
+        let validator = std::thread::Builder::new()
+            .name("gazette-json-check".into())
+            .spawn_scoped(scope, || match json::parse(bytes) {
+                Ok(document) => {
+                    let violations = schema.violations(&document);
+                    drop_unwaited(document);
+                    violations
+                }
+                Err(_) => Vec::new(),
+            });
+        // SAFETY: the caller's promise; the validator only reads `bytes` too.
         let built = unsafe { json_visitor::parse(bytes, symbolize_names) };
-        (built, checker.join())
+        let checked = match validator {
+            Ok(handle) => handle.join().map_err(drop),
+            // No thread could start (thread or memory limits): validate here.
+            Err(_) => Ok(violations_of(bytes, schema)),
+        };
+        (built, checked)
     });
     let violations =
-        checked.map_err(|_| internal_error(ruby, "JSON Schema validation panicked"))?;
+        checked.map_err(|()| internal_error(ruby, "JSON Schema validation panicked"))?;
     Ok((built?, violations))
 }
 
