@@ -60,6 +60,19 @@ RSpec.describe "progress and live output" do
     expect(seen).to eq(["\xFFa\r\n".b, "b\n".b, "\x80".b])
   end
 
+  it "delivers lines under an ASCII-incompatible Encoding.default_external too" do
+    seen = []
+    previous = Encoding.default_external
+    begin
+      Encoding.default_external = Encoding::UTF_16LE
+      GazetteRunner.run(sh("printf 'a\\nb\\n'"), on_stdout: ->(line) { seen << line }, timeout: 5)
+    ensure
+      Encoding.default_external = previous
+    end
+    expect(seen.map(&:encoding)).to all(eq(Encoding::UTF_16LE))
+    expect(seen.map(&:b)).to eq(["a\n".b, "b\n".b])
+  end
+
   describe "the progress protocol" do
     let(:script) do
       <<~SH

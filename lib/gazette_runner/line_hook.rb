@@ -16,11 +16,25 @@ module GazetteRunner
     def build(callable, &on_error)
       block = callable.is_a?(Proc) ? callable : callable.method(:call).to_proc
       lambda do |text|
-        text.each_line("\n", &block) # not $/: the split is always at "\n"
+        each_line(text, &block)
       rescue StandardError => e
         on_error.call(e)
         raise
       end
+    end
+
+    # Splits at each "\n" byte, as the extension does (not at $/, which a host
+    # can change). A "\n" separator cannot split text in an ASCII-incompatible
+    # encoding (UTF-16, UTF-32: a default_external nobody sets on purpose), so
+    # there the bytes are split and each line gets the text's encoding back.
+    # @param text [String]
+    # @yieldparam line [String]
+    # @return [void]
+    def each_line(text, &)
+      return text.each_line("\n", &) if text.encoding.ascii_compatible?
+
+      encoding = text.encoding
+      text.b.each_line("\n") { |line| yield line.force_encoding(encoding) }
     end
   end
 end
