@@ -2,14 +2,7 @@
 
 require "tmpdir"
 
-RSpec.describe "deadlines" do
-  around do |example|
-    Dir.mktmpdir("gazette-deadline") do |dir|
-      @dir = dir
-      example.run
-    end
-  end
-
+RSpec.describe "deadlines", :scratch_dir do
   it "is shared by several calls: each bound is what is left, less kill_after" do
     deadline = GazetteRunner::Deadline.in(4)
     error = nil

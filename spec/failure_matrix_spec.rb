@@ -13,7 +13,7 @@ require "tmpdir"
 # Every script writes its shell's pid, which is also its process-group id, to
 # `pidfile` first, so the group is known even when the call raised without a
 # Result (thread killed, Timeout.timeout).
-RSpec.describe "failure matrix" do
+RSpec.describe "failure matrix", :scratch_dir do
   fixtures = File.expand_path("fixtures", __dir__)
   margin = 1.5
 
@@ -93,13 +93,6 @@ RSpec.describe "failure matrix" do
       # Timeout's own error, not GazetteRunner's: the bound that passed was Timeout's.
       expect: ->(out) { out.instance_of?(Timeout::Error) } }
   ]
-
-  around do |example|
-    Dir.mktmpdir do |dir|
-      @dir = dir
-      example.run
-    end
-  end
 
   def call_capturing(scenario, ctx)
     scenario[:call].call(ctx)

@@ -2,16 +2,9 @@
 
 require "tmpdir"
 
-RSpec.describe "progress and live output" do
+RSpec.describe "progress and live output", :scratch_dir do
   # Raised by a callback in these specs.
   class CallbackFailure < StandardError; end # rubocop:disable Lint/ConstantDefinitionInBlock
-
-  around do |example|
-    Dir.mktmpdir("gazette-callbacks") do |dir|
-      @dir = dir
-      example.run
-    end
-  end
 
   it "hands on_stdout and on_stderr every line, in order, the last one without its newline" do
     out = []

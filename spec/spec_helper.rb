@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "tmpdir"
+
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "gazette_runner"
 require_relative "support/processes"
@@ -11,6 +13,14 @@ RSpec.configure do |config|
   config.include OutcomeHelpers
   config.disable_monkey_patching!
   config.order = :random
+
+  # Examples tagged :scratch_dir get @dir, a directory of their own, removed afterwards.
+  config.around(:each, :scratch_dir) do |example|
+    Dir.mktmpdir("gazette-spec") do |dir|
+      @dir = dir
+      example.run
+    end
+  end
   Kernel.srand config.seed
 
   # `rake spec:gc` reruns the :gc_stress examples with GC.stress on during
