@@ -41,7 +41,7 @@ RSpec.describe GazetteRunner::CircuitBreaker do
       example.run
     end
   ensure
-    @names.each { |name| GazetteRunner::Native.breaker_reset(name) }
+    @names.each { |name| GazetteRunner::CircuitBreaker.new(name).reset }
   end
 
   it "opens after threshold consecutive failures, then raises CircuitOpenError at once without spawning" do

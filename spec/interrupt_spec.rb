@@ -62,11 +62,13 @@ RSpec.describe "interrupting the caller" do
   it "finishes a run while Ruby refuses every release of the GVL" do
     status, out, = run_ruby_child(<<~RUBY, within: 120)
       require "gazette_runner"
-      argv = ["sh", "-c", "echo done"]
+      options = Struct.new(:argv, :spawn_env, :clear_env, :chdir, :stdin, :kill_after, :max_output,
+                           :memory_limit, :cpu_limit)
+      call = options.new(["sh", "-c", "echo done"], [], false, nil, nil, 5.0, 1 << 20, nil, nil)
       GC.stress = true
-      result = GazetteRunner::Native.execute(argv, [], false, nil, nil, 30.0, 5.0, 1 << 20, nil, nil, nil)
+      result = GazetteRunner::Native.execute(call, 30.0, nil)
       GC.stress = false
-      puts result[4]
+      puts result.stdout
     RUBY
     expect(status).to be_success
     expect(out).to eq("done\n")

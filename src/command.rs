@@ -39,6 +39,7 @@ pub struct Command {
     pub(crate) max_output: usize,
     pub(crate) limits: Limits,
     pub(crate) flush_at: Option<usize>,
+    pub(crate) wake_on_progress: bool,
 }
 
 impl Command {
@@ -78,6 +79,7 @@ impl Command {
             max_output: Self::DEFAULT_MAX_OUTPUT,
             limits: Limits::default(),
             flush_at: None,
+            wake_on_progress: false,
         })
     }
 
@@ -152,6 +154,14 @@ impl Command {
     /// over in pieces instead of holding all of it twice.
     pub fn flush_at(&mut self, bytes: usize) -> &mut Self {
         self.flush_at = Some(bytes.max(1));
+        self
+    }
+
+    /// With [`Command::flush_at`], also return [`crate::Step::Output`] as soon as
+    /// a progress report arrives, for a caller that reacts to each one. Without
+    /// it, reports are only kept (see [`crate::Execution::latest_progress`]).
+    pub fn wake_on_progress(&mut self, wake: bool) -> &mut Self {
+        self.wake_on_progress = wake;
         self
     }
 

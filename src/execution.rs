@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 use crate::capture::{self, Capture};
 use crate::command::Command;
 use crate::error::SpawnError;
-use crate::escalation::{Escalation, SETTLE_AFTER_KILL};
+use crate::escalation::{later, Cause, Escalation, SETTLE_AFTER_KILL};
 use crate::group;
 use crate::outcome::{Ending, ExitStatus, Outcome, Stream};
 use crate::pipes::{self, Transfer};
 use crate::poll::{self, Interest};
-use crate::progress::{Progress, ProgressWatch};
-use crate::registry::{self, Registration};
+use crate::progress::{LatestProgress, Progress, ProgressWatch};
 use crate::spawn;
+use crate::supervisor::{self, Supervised};
 use crate::waker::Waker;
 
 /// An interrupted caller cannot wait long (Sidekiq's hard shutdown leaves about
@@ -59,15 +59,14 @@ pub struct Execution {
     waker: Waker,
     started: Instant,
     ended: Option<Instant>,
-    deadline: Instant,
     kill_after: Duration,
-    escalation: Escalation,
+    /// The bound and kill escalation, shared with the supervisor thread.
+    supervised: Supervised,
     ending: Ending,
     killed_leftovers: bool,
     group_gone: bool,
     flush_at: Option<usize>,
     finished: bool,
-    _registration: Registration,
 }
 
 impl Command {
@@ -77,13 +76,23 @@ impl Command {
     /// [`SpawnError`] when it cannot be started: not found, not executable, a bad
     /// working directory, or no descriptors or processes left.
     pub fn spawn(&self) -> Result<Execution, SpawnError> {
-        let waker = Waker::new().map_err(|source| SpawnError {
+        let failed = |step, source| SpawnError {
             program: self.argv[0].to_string_lossy().into_owned(),
-            step: "eventfd",
+            step,
             source,
-        })?;
+        };
+        let waker = Waker::new().map_err(|source| failed("eventfd", source))?;
+        // Before the spawn, so a program is never started that nothing would bound.
+        supervisor::ensure_running().map_err(|source| failed("supervisor thread", source))?;
         let spawned = spawn::spawn(self)?;
         let started = Instant::now();
+        let escalation = Escalation::new(
+            spawned.pid,
+            spawned.pidfd.try_clone().ok(),
+            started,
+            self.timeout,
+            self.kill_after,
+        );
         let stdin = match (spawned.stdin, &self.stdin) {
             (Some(fd), Some(bytes)) => Some(StdinFeed {
                 fd,
@@ -100,19 +109,17 @@ impl Command {
             stdin,
             stdout: Capture::new(spawned.stdout, self.max_output),
             stderr: Capture::new(spawned.stderr, self.max_output),
-            progress: ProgressWatch::default(),
+            progress: ProgressWatch::new(self.wake_on_progress),
             waker,
             started,
             ended: None,
-            deadline: started + self.timeout,
             kill_after: self.kill_after,
-            escalation: Escalation::new(spawned.pid),
+            supervised: supervisor::supervise(escalation),
             ending: Ending::Natural,
             killed_leftovers: false,
             group_gone: false,
             flush_at: self.flush_at,
             finished: false,
-            _registration: registry::register(spawned.pid),
         })
     }
 }
@@ -143,6 +150,13 @@ impl Execution {
         self.progress.take_fresh()
     }
 
+    /// The latest progress report, readable from any thread while the program
+    /// runs and after, without waking the wait.
+    #[must_use]
+    pub fn latest_progress(&self) -> LatestProgress {
+        self.progress.latest_handle()
+    }
+
     /// The caller gave up (its thread was interrupted): end the group now,
     /// with `SIGKILL` after at most one second. Keep calling `wait` to reap it.
     pub fn interrupt(&mut self) {
@@ -151,13 +165,12 @@ impl Execution {
             self.ending = Ending::Interrupted;
         }
         let grace = self.kill_after.min(INTERRUPT_GRACE);
-        self.escalation.begin(
-            self.pidfd.as_ref().map(AsFd::as_fd),
-            now,
-            grace,
-            now + grace,
-        );
-        self.escalation.hurry(now, grace);
+        {
+            let mut escalation = self.supervised.lock();
+            escalation.request(now, grace, later(now, grace));
+            escalation.hurry(now, grace);
+        }
+        self.supervised.timers_changed();
     }
 
     /// Drives the program until it is finished, woken or has output to hand over.
@@ -223,10 +236,6 @@ impl Execution {
         }
     }
 
-    fn leader(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        self.pidfd.as_ref().map(AsFd::as_fd)
-    }
-
     /// The capture of `stream`, and the progress watch when it is stderr.
     fn parts(&mut self, stream: Stream) -> (&mut Capture, Option<&mut ProgressWatch>) {
         match stream {
@@ -260,13 +269,14 @@ impl Execution {
     }
 
     fn begin_ending(&mut self, now: Instant) {
-        let kill_by = self.deadline.max(now) + self.kill_after;
-        self.escalation.begin(
-            self.pidfd.as_ref().map(AsFd::as_fd),
-            now,
-            self.kill_after,
-            kill_by,
-        );
+        let started = {
+            let mut escalation = self.supervised.lock();
+            let kill_by = later(escalation.deadline().max(now), self.kill_after);
+            escalation.request(now, self.kill_after, kill_by)
+        };
+        if started {
+            self.supervised.timers_changed();
+        }
     }
 
     fn feed_stdin(&mut self) {
@@ -297,31 +307,45 @@ impl Execution {
         self.ended = Some(Instant::now());
         self.pidfd = None;
         self.stdin = None;
-        if !self.escalation.is_active() {
+        let active = {
+            let mut escalation = self.supervised.lock();
+            escalation.leader_reaped();
+            escalation.is_active()
+        };
+        if !active {
             if group::has_live_members(self.pid) {
                 self.killed_leftovers = true;
                 self.begin_ending(Instant::now());
             } else {
                 self.group_gone = true;
+                self.supervised.lock().settle();
             }
         }
     }
 
+    /// Acts on due timers (unless the supervisor thread already did) and
+    /// learns whether the deadline, rather than this thread, began the ending.
     fn on_timers(&mut self, now: Instant) {
-        if !self.escalation.is_active() && self.status.is_none() && now >= self.deadline {
-            self.ending = Ending::Timeout;
-            self.begin_ending(now);
+        let cause = {
+            let mut escalation = self.supervised.lock();
+            escalation.tick(now);
+            escalation.cause()
+        };
+        match cause {
+            Some(Cause::Deadline { leader_alive: true }) if self.ending == Ending::Natural => {
+                self.ending = Ending::Timeout;
+            }
+            Some(Cause::Deadline {
+                leader_alive: false,
+            }) => self.killed_leftovers = true,
+            _ => {}
         }
-        let leader = self.pidfd.as_ref().map(AsFd::as_fd);
-        self.escalation.on_timer(leader, now);
     }
 
     fn next_timer(&self) -> Option<Instant> {
-        let mut next = self.escalation.next_timer();
-        if !self.escalation.is_active() && self.status.is_none() {
-            next = Some(self.deadline);
-        }
-        if self.escalation.is_active() && self.status.is_some() {
+        let escalation = self.supervised.lock();
+        let mut next = escalation.next_timer();
+        if escalation.is_active() && self.status.is_some() {
             let check = Instant::now() + GROUP_CHECK_INTERVAL;
             next = Some(next.map_or(check, |at| at.min(check)));
         }
@@ -331,13 +355,24 @@ impl Execution {
     /// Finished once the program is reaped and nothing of its group lives on;
     /// then the pipes hold all the group ever wrote, so they are drained and closed.
     fn try_finish(&mut self, now: Instant) -> bool {
-        if self.status.is_some() && !self.group_gone && self.escalation.is_active() {
+        let (active, mut gave_up) = {
+            let escalation = self.supervised.lock();
+            (escalation.is_active(), escalation.gave_up(now))
+        };
+        if gave_up && self.status.is_none() {
+            // Back late (the caller waited for Ruby): the program may well have
+            // died long ago; only one that still cannot be reaped is given up on.
+            self.reap();
+            gave_up = self.status.is_none();
+        }
+        if self.status.is_some() && !self.group_gone && active {
             self.group_gone = !group::has_live_members(self.pid);
         }
         let settled = self.status.is_some() && self.group_gone;
-        if !settled && !self.escalation.gave_up(now) {
+        if !settled && !gave_up {
             return false;
         }
+        self.supervised.lock().settle();
         for stream in [Stream::Stdout, Stream::Stderr] {
             let (capture, mut progress) = self.parts(stream);
             let event = capture
@@ -370,7 +405,8 @@ impl Execution {
             stderr: self.stderr.take(),
             duration: ended.duration_since(self.started),
             max_rss: self.max_rss,
-            progress: self.progress.latest().cloned(),
+            progress: self.progress.latest(),
+            signals: self.supervised.lock().signals(),
             killed_leftovers: self.killed_leftovers,
             abandoned: self.status.is_none() || !self.group_gone,
         }
@@ -382,7 +418,11 @@ impl Drop for Execution {
         if self.finished {
             return;
         }
-        group::signal(self.pid, self.leader(), libc::SIGKILL);
+        group::signal(
+            self.pid,
+            self.pidfd.as_ref().map(AsFd::as_fd),
+            libc::SIGKILL,
+        );
         if let Some(pidfd) = &self.pidfd {
             let ready = poll::wait(
                 &Interest {

@@ -32,7 +32,6 @@
 //! instead of ending the host.
 #![deny(missing_docs)]
 
-pub mod breaker;
 mod capture;
 mod command;
 mod error;
@@ -45,17 +44,17 @@ mod outcome;
 mod pipes;
 mod poll;
 pub mod progress;
-mod registry;
 pub mod schema;
 mod spawn;
+mod supervisor;
 mod waker;
 
 pub use command::{Command, Limits};
 pub use error::{CommandError, SpawnError};
-pub use escalation::SETTLE_AFTER_KILL;
+pub use escalation::{Signals, SETTLE_AFTER_KILL};
 pub use execution::{Execution, Step};
 pub use outcome::{Ending, ExitStatus, Outcome, Stream};
-pub use registry::kill_all_running;
+pub use supervisor::kill_all_running;
 pub use waker::Waker;
 
 /// Spawns `command` and waits for it to finish, ignoring wake-ups.

@@ -80,6 +80,9 @@ pub struct Outcome {
     pub max_rss: Option<u64>,
     /// The latest progress report read from stderr, if any (see [`crate::progress`]).
     pub progress: Option<crate::progress::Progress>,
+    /// When the group was sent `SIGTERM` and `SIGKILL`, if it was: the truth
+    /// about when the program was ended, even when the caller returned later.
+    pub signals: crate::escalation::Signals,
     /// Members of the group were still alive after the program ended and had to be ended.
     pub killed_leftovers: bool,
     /// The program could not be reaped even after `SIGKILL` (uninterruptible sleep).

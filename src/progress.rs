@@ -1,8 +1,17 @@
 //! The progress protocol: a program reports progress by writing lines
 //! `PROGRESS <percent>` or `PROGRESS <percent> <message>` on stderr, where
 //! percent is one to three digits (0 to 100 is meant). The lines stay in stderr.
+//!
+//! The program controls these messages, so each is cut to [`MAX_MESSAGE_BYTES`]
+//! before it is kept: nothing downstream (logs, Redis snapshots, the dashboard)
+//! ever holds more of one.
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::lines::LineBuffer;
+
+/// The most of a progress message that is kept, in bytes (cut on a character boundary).
+pub const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// One progress report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,28 +35,73 @@ pub fn parse_line(line: &[u8]) -> Option<Progress> {
     let (number, after) = rest.split_at(digits);
     let message = match after {
         [] => None,
-        [b' ', text @ ..] => Some(String::from_utf8_lossy(text).into_owned()),
+        [b' ', text @ ..] => Some(capped(text)),
         _ => return None,
     };
     let percent = std::str::from_utf8(number).ok()?.parse().ok()?;
     Some(Progress { percent, message })
 }
 
-/// Watches stderr as it arrives: keeps the latest report and those not yet taken.
+/// The text of a message, at most [`MAX_MESSAGE_BYTES`] of it.
+fn capped(text: &[u8]) -> String {
+    let mut message = String::from_utf8_lossy(&text[..text.len().min(MAX_MESSAGE_BYTES + 4)]);
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.to_mut().truncate(end);
+    }
+    message.into_owned()
+}
+
+/// The latest report of a program, readable from any thread while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct LatestProgress(Arc<Mutex<Option<Progress>>>);
+
+impl LatestProgress {
+    /// The latest report so far, if any.
+    #[must_use]
+    pub fn get(&self) -> Option<Progress> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, progress: &Progress) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(progress.clone());
+    }
+}
+
+/// Watches stderr as it arrives: keeps the latest report and, for a caller
+/// that takes them, those not yet taken.
 #[derive(Debug, Default)]
 pub(crate) struct ProgressWatch {
     lines: LineBuffer,
-    latest: Option<Progress>,
+    latest: LatestProgress,
+    keep_fresh: bool,
     fresh: Vec<Progress>,
 }
 
 impl ProgressWatch {
+    /// `keep_fresh`: remember every report until [`ProgressWatch::take_fresh`];
+    /// otherwise only the latest is kept.
+    pub(crate) fn new(keep_fresh: bool) -> Self {
+        Self {
+            keep_fresh,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        let (latest, fresh) = (&mut self.latest, &mut self.fresh);
+        let (latest, fresh, keep) = (&self.latest, &mut self.fresh, self.keep_fresh);
         self.lines.push(bytes, |line| {
             if let Some(progress) = parse_line(line) {
-                *latest = Some(progress.clone());
-                fresh.push(progress);
+                latest.set(&progress);
+                if keep {
+                    fresh.push(progress);
+                }
             }
         });
     }
@@ -55,15 +109,22 @@ impl ProgressWatch {
     /// Called when stderr ended: an unterminated last line counts too.
     pub(crate) fn finish(&mut self) {
         if let Some(progress) = self.lines.finish().as_deref().and_then(parse_line) {
-            self.latest = Some(progress.clone());
-            self.fresh.push(progress);
+            self.latest.set(&progress);
+            if self.keep_fresh {
+                self.fresh.push(progress);
+            }
         }
     }
 
-    pub(crate) fn latest(&self) -> Option<&Progress> {
-        self.latest.as_ref()
+    pub(crate) fn latest(&self) -> Option<Progress> {
+        self.latest.get()
     }
 
+    pub(crate) fn latest_handle(&self) -> LatestProgress {
+        self.latest.clone()
+    }
+
+    /// True when reports wait to be taken (only ever with `keep_fresh`).
     pub(crate) fn has_fresh(&self) -> bool {
         !self.fresh.is_empty()
     }
@@ -93,6 +154,12 @@ mod tests {
                 message: Some("page 12 of 40".into())
             })
         );
+        let long = [b"PROGRESS 7 ".as_slice(), &"é".repeat(2000).into_bytes()].concat();
+        let message = parse_line(&long)
+            .and_then(|p| p.message)
+            .unwrap_or_default();
+        assert!(message.len() <= super::MAX_MESSAGE_BYTES && message.len() > 1000);
+        assert!(message.chars().all(|c| c == 'é'));
         for line in [
             &b"PROGRESS\n"[..],
             b"PROGRESS 1000\n",

@@ -188,7 +188,7 @@ fn keeps_the_latest_progress_report_and_hands_over_each_one() {
         "echo 'PROGRESS 10 page 1' >&2; echo noise >&2; sleep 0.05; printf 'PROGRESS 90 last' >&2",
         LONG,
     );
-    command.flush_at(1 << 20);
+    command.flush_at(1 << 20).wake_on_progress(true);
     let mut execution = command.spawn().unwrap();
     let mut reports = Vec::new();
     let outcome = loop {
@@ -205,6 +205,25 @@ fn keeps_the_latest_progress_report_and_hands_over_each_one() {
         (latest.percent, latest.message.as_deref()),
         (90, Some("last"))
     );
+}
+
+#[test]
+fn keeps_only_the_latest_report_unless_asked_to_wake_on_each() {
+    let command = sh(
+        "echo 'PROGRESS 10 page 1' >&2; echo 'PROGRESS 20 page 2' >&2; sleep 0.3",
+        LONG,
+    );
+    let mut execution = command.spawn().unwrap();
+    let latest = execution.latest_progress();
+    let outcome = loop {
+        match execution.wait() {
+            Step::Finished(outcome) => break outcome,
+            step => panic!("woke for {step:?} without being asked to"),
+        }
+    };
+    assert!(execution.take_progress().is_empty());
+    assert_eq!(latest.get().map(|p| p.percent), Some(20));
+    assert_eq!(outcome.progress.map(|p| p.percent), Some(20));
 }
 
 #[test]

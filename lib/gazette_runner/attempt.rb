@@ -60,7 +60,7 @@ module GazetteRunner
         { argv: @call.argv, env: @call.env_names, bound: @bound.round(3), attempt: @number,
           max_attempts: @call.retry_policy.max_attempts, breaker: @call.breaker&.name }
       end
-      @result = result_from(@call.execute(@bound, hooks))
+      @result = Result.from_native(@call.argv, @call.execute(@bound, hooks))
       raise_for_ending
       finish.call(@result)
     end
@@ -74,22 +74,18 @@ module GazetteRunner
 
     def raise_for_ending
       case @result.ending
-      when :timeout then raise TimeoutError.new(@result, @bound)
+      when :timeout then raise TimeoutError.new(@result, @bound, returned_after: Deadline.now - @started)
       when :stdout_limit then raise OutputLimitError.new(@result, :stdout, @call.max_output)
       when :stderr_limit then raise OutputLimitError.new(@result, :stderr, @call.max_output)
       end
     end
 
-    def result_from(raw)
-      pid, exit_code, signal, ending, stdout, stderr, duration, max_rss, killed_leftovers, abandoned, progress = raw
-      Result.new(argv: @call.argv, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:,
-                 killed_leftovers:, abandoned:, progress: Progress.from_native(progress))
-    end
-
-    # The spawn and progress hooks are always given (the running registry
-    # needs them); output hooks only when asked for, as each costs a Ruby call per read.
+    # The spawn hook is always given (the running registry needs it); the
+    # others only when asked for, as each costs a Ruby call per read or report.
+    # Progress needs none: the native side keeps the latest report.
     def hooks
-      hooks = { on_spawn: method(:spawned), on_progress: method(:progressed) }
+      hooks = { on_spawn: method(:spawned) }
+      hooks[:on_progress] = method(:progressed) if @call.callbacks[:on_progress]
       OUTPUT_HOOKS.each do |stream|
         callable = @call.callbacks[stream]
         hooks[stream] = LineHook.build(callable) { |error| @callback_error = error } if callable
@@ -97,15 +93,14 @@ module GazetteRunner
       hooks
     end
 
-    def spawned(pid)
+    def spawned(pid, live_progress)
       @pid = pid
-      Running.add(self, pid, @call.argv, @bound)
+      @live_progress = live_progress
+      Running.add(self, pid, @call.argv, @bound, live_progress)
     end
 
     def progressed(percent, message)
-      @progress = Progress.new(percent:, message:)
-      Running.progressed(self, @progress)
-      callback(@call.callbacks[:on_progress], @progress) if @call.callbacks[:on_progress]
+      callback(@call.callbacks[:on_progress], Progress.new(percent:, message:))
     end
 
     # Notes the exception, so the attempt reports :callback_error rather than
@@ -122,11 +117,13 @@ module GazetteRunner
       Running.remove(self)
       record_in_breaker
       @event = Event.new(outcome: @outcome, argv: @call.argv, pid: @pid || @result&.pid,
-                         duration: Deadline.now - @started, progress: @result&.progress || @progress,
+                         duration: Deadline.now - @started, progress: @result&.progress || live_progress,
                          attempt: @number, max_attempts: @call.retry_policy.max_attempts, bound: @bound,
                          breaker: @call.breaker&.name, error: @error, result: @result)
       Instrumentation.finished(@event, @payload)
     end
+
+    def live_progress = Progress.from_native(@live_progress&.latest)
 
     def record_in_breaker
       return unless @admitted && @call.breaker

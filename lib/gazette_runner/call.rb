@@ -36,6 +36,9 @@ module GazetteRunner
     attr_reader :breaker
     # @return [Hash{Symbol=>#call}] the caller's :on_stdout, :on_stderr and :on_progress
     attr_reader :callbacks
+    # @return [Object] the checked `env:` (as name/value pairs), `clear_env:`,
+    #   `chdir:`, `stdin:`, `memory_limit:` and `cpu_limit:`, which the native run reads
+    attr_reader :spawn_env, :clear_env, :chdir, :stdin, :memory_limit, :cpu_limit
 
     # @param argv [Array<String, #to_path, #to_str>]
     # @param options [Hash{Symbol=>Object}] the options of {GazetteRunner.run}
@@ -77,14 +80,12 @@ module GazetteRunner
       @deadline.bound(@timeout, kill_after, argv.first)
     end
 
-    # Runs the program once (see Native.execute).
+    # Runs the program once: the native extension reads this call's options
+    # through its readers, once.
     # @param bound [Float]
     # @param hooks [Hash{Symbol=>#call}]
-    # @return [Array] the native extension's raw result
-    def execute(bound, hooks)
-      Native.execute(argv, @env, @clear_env, @chdir, @stdin, bound, kill_after, max_output, @memory_limit,
-                     @cpu_limit, hooks)
-    end
+    # @return [Native::Outcome]
+    def execute(bound, hooks) = Native.execute(self, bound, hooks)
 
     private
 
@@ -94,8 +95,8 @@ module GazetteRunner
 
     def bound_options(options)
       timeout = options.fetch(:timeout, NOT_GIVEN)
-      @timeout = timeout.equal?(NOT_GIVEN) ? nil : Options.seconds(timeout, "timeout")
-      @kill_after = Options.seconds(options.fetch(:kill_after, DEFAULT_KILL_AFTER), "kill_after", allow_zero: true)
+      @timeout = timeout.equal?(NOT_GIVEN) ? nil : Options.number(timeout, "timeout")
+      @kill_after = Options.number(options.fetch(:kill_after, DEFAULT_KILL_AFTER), "kill_after")
       deadline = options[:deadline]
       unless deadline.nil? || deadline.is_a?(Deadline)
         raise ArgumentError, "deadline must be a GazetteRunner::Deadline, got #{deadline.inspect}"
@@ -106,18 +107,17 @@ module GazetteRunner
     end
 
     def spawn_options(options)
-      @env = Options.env(options[:env])
-      @env_names = @env.empty? ? @env : @env.map(&:first).freeze
+      @spawn_env = Options.env(options[:env])
+      @env_names = @spawn_env.empty? ? @spawn_env : @spawn_env.map(&:first).freeze
       @clear_env = options[:clear_env] ? true : false
       @chdir = Options.optional_string(options[:chdir], "chdir")
       @stdin = Options.stdin(options[:stdin])
     end
 
     def limit_options(options)
-      @max_output = Options.positive_integer(options.fetch(:max_output, DEFAULT_MAX_OUTPUT), "max_output",
-                                             optional: false)
-      @memory_limit = Options.positive_integer(options[:memory_limit], "memory_limit")
-      @cpu_limit = Options.positive_integer(options[:cpu_limit], "cpu_limit")
+      @max_output = Options.number(options.fetch(:max_output, DEFAULT_MAX_OUTPUT), "max_output")
+      @memory_limit = Options.optional_number(options[:memory_limit], "memory_limit")
+      @cpu_limit = Options.optional_number(options[:cpu_limit], "cpu_limit")
     end
 
     def retry_option(options)

@@ -59,18 +59,60 @@ module GazetteRunner
   # ended (`SIGTERM`, then `SIGKILL` after `kill_after:`) and reaped before this
   # was raised. Also raised, with no {#result}, when a call's deadline has too
   # little left to start the program at all.
+  #
+  # The message tells when the signals really went out and, when the call
+  # itself came back noticeably later (its thread waited for Ruby's GVL), when
+  # it returned: the bound is kept by a native thread, the return is not.
   class TimeoutError < Timeout::Error
     include Error
+
+    # How much later than the last signal a return must be to be worth a mention.
+    LATE_RETURN = 0.25
+
+    # @return [Float, nil] seconds from the start of the attempt to the moment this was raised
+    attr_reader :returned_after
 
     # @param result [GazetteRunner::Result, nil] nil when nothing was started
     # @param timeout [Float] the bound, in seconds
     # @param message [String, nil] replaces the message built from result
-    def initialize(result, timeout, message = nil)
+    # @param returned_after [Float, nil] seconds the call took to come back
+    def initialize(result, timeout, message = nil, returned_after: nil)
       @result = result
-      message ||= "#{result.argv.first} timed out after #{format("%.3g", timeout)} s " \
-                  "(ended by #{result.signal_name || "exit #{result.exit_code.inspect}"}); " \
-                  "#{Result.tail_note(result.stderr)}"
-      super(message)
+      @returned_after = returned_after
+      super(message || TimeoutError.describe(result, timeout, returned_after))
+    end
+
+    # @api private
+    # @return [String] what happened, with the real signal times
+    def self.describe(result, timeout, returned_after)
+      signals = { "SIGTERM" => result.terminated_at, "SIGKILL" => result.killed_at }.compact
+      sent = signals.map { |name, at| "#{name} at #{format("%.3f", at)} s; " }.join
+      "#{result.argv.first} timed out after #{format("%.3g", timeout)} s (#{sent}ended by #{ending(result)}" \
+        "#{late_return(signals.values.max, returned_after)}); #{Result.tail_note(result.stderr)}"
+    end
+
+    # @api private
+    # @return [String] the signal or exit that ended the program
+    def self.ending(result) = result.signal_name || "exit #{result.exit_code.inspect}"
+
+    # @api private
+    # @return [String] a note when the call came back well after the last signal, else ""
+    def self.late_return(last_signal, returned_after)
+      return "" unless last_signal && returned_after && returned_after - last_signal > LATE_RETURN
+
+      "; the call returned after #{format("%.3f", returned_after)} s, its thread kept waiting for Ruby"
+    end
+  end
+
+  # A bug of the gem itself (a panic in the native extension). Whatever the
+  # call had started was ended and reaped before this was raised.
+  class InternalError < StandardError
+    include Error
+
+    # @param message [String]
+    def initialize(message = "gazette_runner internal error")
+      super
+      @result = nil
     end
   end
 

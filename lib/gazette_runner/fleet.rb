@@ -30,7 +30,6 @@ module GazetteRunner
     private_constant :LOCK
     @config = Config.new
     @publisher = nil
-    @breakers = {}
 
     class << self
       # @return [Config] the settings in force in this process
@@ -74,16 +73,8 @@ module GazetteRunner
         nil
       end
 
-      # @return [Array<String>] the names of the circuit breakers used in this
-      #   process since the fleet was loaded (their states are published)
-      def breakers = LOCK.synchronize { @breakers.keys }
-
-      # @api private
-      # @param name [String] a breaker that a run just used
-      # @return [void]
-      def breaker_used(name)
-        LOCK.synchronize { @breakers[name] = true } unless @breakers.key?(name)
-      end
+      # @return [Array<String>] the names of this process's circuit breakers (their states are published)
+      def breakers = CircuitBreaker.names
 
       # Reads the fleet.
       # @param redis [Object] as {.start} takes it
@@ -105,8 +96,5 @@ module GazetteRunner
       # @return [Object] the client or pool (a Proc or Method is called)
       def resolve(redis) = redis.is_a?(Proc) || redis.is_a?(Method) ? redis.call : redis
     end
-
-    # Breakers are found as runs use them: the native table cannot be listed.
-    GazetteRunner.subscribe { |event| Fleet.breaker_used(event.breaker) if event.breaker }
   end
 end

@@ -27,10 +27,14 @@ module GazetteRunner
     attr_reader :ending
     # @return [Progress, nil] the latest progress line the program wrote on stderr
     attr_reader :progress
+    # @return [Float, nil] seconds from spawn to the SIGTERM that began ending the group, if any
+    attr_reader :terminated_at
+    # @return [Float, nil] seconds from spawn to the SIGKILL, if one was needed
+    attr_reader :killed_at
 
     # @api private
     def initialize(argv:, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:, # rubocop:disable Metrics/ParameterLists, Metrics/AbcSize
-                   killed_leftovers: false, abandoned: false, progress: nil)
+                   killed_leftovers: false, abandoned: false, progress: nil, terminated_at: nil, killed_at: nil)
       @argv = argv.map { |arg| arg.dup.freeze }.freeze
       @pid = pid
       @exit_code = exit_code
@@ -43,7 +47,21 @@ module GazetteRunner
       @killed_leftovers = killed_leftovers
       @abandoned = abandoned
       @progress = progress
+      @terminated_at = terminated_at
+      @killed_at = killed_at
       freeze
+    end
+
+    # @api private
+    # @param argv [Array<String>] frozen
+    # @param outcome [Native::Outcome] what the native run returned
+    # @return [Result]
+    def self.from_native(argv, outcome)
+      new(argv:, pid: outcome.pid, exit_code: outcome.exit_code, signal: outcome.signal, stdout: outcome.stdout,
+          stderr: outcome.stderr, duration: outcome.duration, max_rss: outcome.max_rss, ending: outcome.ending,
+          killed_leftovers: outcome.killed_leftovers, abandoned: outcome.abandoned,
+          progress: Progress.from_native(outcome.progress), terminated_at: outcome.terminated_at,
+          killed_at: outcome.killed_at)
     end
 
     # @return [Boolean] true when the program exited with code 0

@@ -5,7 +5,7 @@ module GazetteRunner
   # stuck-job investigation: `GazetteRunner.running`. Entries appear when a
   # program has been spawned and go when it has been reaped.
   module Running
-    # One running program. Frozen; a new progress report replaces the entry.
+    # One running program. Frozen; its progress is read from the native run when asked.
     class Child
       # @return [Integer] the program's pid (also its process-group id)
       attr_reader :pid
@@ -15,8 +15,6 @@ module GazetteRunner
       attr_reader :started_at
       # @return [Float] its bound in seconds (see {GazetteRunner::Deadline})
       attr_reader :bound
-      # @return [Progress, nil] the latest progress report it wrote on stderr
-      attr_reader :progress
       # @return [Thread] the thread waiting for it
       attr_reader :thread
 
@@ -24,24 +22,23 @@ module GazetteRunner
       # @param argv [Array<String>]
       # @param started_at [Time]
       # @param bound [Float]
-      # @param progress [Progress, nil]
+      # @param live_progress [#latest, nil] where the latest report is kept (the native run)
       # @param thread [Thread]
-      def initialize(pid:, argv:, started_at:, bound:, progress: nil, thread: Thread.current) # rubocop:disable Metrics/ParameterLists
+      def initialize(pid:, argv:, started_at:, bound:, live_progress: nil, thread: Thread.current) # rubocop:disable Metrics/ParameterLists
         @pid = pid
         @argv = argv
         @started_at = started_at
         @bound = bound
-        @progress = progress
+        @live_progress = live_progress
         @thread = thread
         freeze
       end
 
+      # @return [Progress, nil] the latest progress report it wrote on stderr
+      def progress = Progress.from_native(@live_progress&.latest)
+
       # @return [Float] seconds since it was spawned
       def elapsed = Time.now - started_at
-
-      # @param progress [Progress]
-      # @return [Child] a copy with the new progress
-      def with_progress(progress) = Child.new(pid:, argv:, started_at:, bound:, progress:, thread:)
 
       # @return [Hash{Symbol=>Object}]
       def to_h = { pid:, argv:, started_at:, bound:, progress: }
@@ -68,21 +65,11 @@ module GazetteRunner
       # @param pid [Integer]
       # @param argv [Array<String>] frozen
       # @param bound [Float]
+      # @param live_progress [#latest] the native run's latest progress report
       # @return [void]
-      def add(key, pid, argv, bound)
-        child = Child.new(pid:, argv:, started_at: Time.now, bound:)
+      def add(key, pid, argv, bound, live_progress)
+        child = Child.new(pid:, argv:, started_at: Time.now, bound:, live_progress:)
         LOCK.synchronize { @children[key] = child }
-      end
-
-      # @api private
-      # @param key [Object]
-      # @param progress [Progress]
-      # @return [void]
-      def progressed(key, progress)
-        LOCK.synchronize do
-          child = @children[key]
-          @children[key] = child.with_progress(progress) if child
-        end
       end
 
       # @api private

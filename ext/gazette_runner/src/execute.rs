@@ -1,15 +1,17 @@
-//! `GazetteRunner::Native.execute`: one run, from Ruby values to a raw result Array.
+//! `GazetteRunner::Native.execute(call, bound, hooks)`: one run, from the Ruby
+//! call's options (read once, through its readers) to a wrapped outcome.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
-use gazette_runner_core::{Command, Ending, Limits, Step, Stream};
-use magnus::{prelude::*, Error, IntoValue, RArray, RHash, RString, Ruby, TryConvert, Value};
+use gazette_runner_core::{Command, Limits, Step, Stream};
+use magnus::{prelude::*, Error, RArray, RHash, RString, Ruby, TryConvert, Value};
 
 use crate::errors;
 use crate::hooks::Hooks;
 use crate::nogvl::without_gvl;
+use crate::outcome::{LiveProgress, RunOutcome};
 
 /// Output is handed to Ruby in pieces of this size, so a large output is never
 /// held twice (once in Rust, once in Ruby).
@@ -35,28 +37,23 @@ fn each<T: TryConvert, R>(
         .collect()
 }
 
-/// Seconds as given by Ruby (already checked positive and finite there).
-fn seconds(value: f64) -> Duration {
-    Duration::try_from_secs_f64(value).unwrap_or(Duration::MAX)
+/// Seconds already checked against their range by the Ruby layer; anything
+/// else is refused here too, never saturated into a bound nobody asked for.
+fn seconds(ruby: &Ruby, name: &str, value: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| Error::new(ruby.exception_arg_error(), format!("{name} out of range")))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn command(
-    ruby: &Ruby,
-    argv: RArray,
-    env: RArray,
-    clear_env: bool,
-    chdir: Option<RString>,
-    stdin: Option<RString>,
-    timeout: f64,
-    kill_after: f64,
-    max_output: usize,
-    limits: (Option<u64>, Option<u64>),
-) -> Result<Command, Error> {
+fn read<T: TryConvert>(call: Value, name: &str) -> Result<T, Error> {
+    call.funcall(name, ())
+}
+
+/// The command a `GazetteRunner::Call` describes, with `bound` as its timeout.
+fn command(ruby: &Ruby, call: Value, bound: f64) -> Result<Command, Error> {
     let invalid = |e| errors::argument_error(ruby, &e);
-    let argv = each(argv, |arg: RString| Ok(os(arg)))?;
-    let mut command = Command::new(argv, seconds(timeout)).map_err(invalid)?;
-    let env = each(env, |pair: RArray| {
+    let argv = each(read(call, "argv")?, |arg: RString| Ok(os(arg)))?;
+    let mut command = Command::new(argv, seconds(ruby, "timeout", bound)?).map_err(invalid)?;
+    let env = each(read(call, "spawn_env")?, |pair: RArray| {
         Ok((
             os(pair.entry(0)?),
             pair.entry::<Option<RString>>(1)?.map(os),
@@ -65,69 +62,54 @@ fn command(
     for (name, value) in env {
         command.env(name, value).map_err(invalid)?;
     }
-    if let Some(dir) = chdir {
+    if let Some(dir) = read::<Option<RString>>(call, "chdir")? {
         command.cwd(os(dir)).map_err(invalid)?;
     }
-    if let Some(input) = stdin {
+    if let Some(input) = read::<Option<RString>>(call, "stdin")? {
         command.stdin(bytes(input));
     }
     command
-        .clear_env(clear_env)
-        .kill_after(seconds(kill_after))
-        .max_output(max_output)
+        .clear_env(read(call, "clear_env")?)
+        .kill_after(seconds(ruby, "kill_after", read(call, "kill_after")?)?)
+        .max_output(read(call, "max_output")?)
         .limits(Limits {
-            memory_bytes: limits.0,
-            cpu_seconds: limits.1,
+            memory_bytes: read(call, "memory_limit")?,
+            cpu_seconds: read(call, "cpu_limit")?,
         })
         .flush_at(HAND_OVER_BYTES);
     Ok(command)
 }
 
-/// Runs one program, reporting to `hooks` (see [`Hooks`]) as it goes, and returns
-/// `[pid, exit_code, signal, ending, stdout, stderr, duration, max_rss,
-/// killed_leftovers, abandoned, progress]` (`progress` is `[percent, message]` or nil).
-#[allow(clippy::too_many_arguments)]
+/// Runs the program `call` describes within `bound` seconds, reporting to
+/// `hooks` (see [`Hooks`]) as it goes.
 pub(crate) fn execute(
     ruby: &Ruby,
-    argv: RArray,
-    env: RArray,
-    clear_env: bool,
-    chdir: Option<RString>,
-    stdin: Option<RString>,
-    timeout: f64,
-    kill_after: f64,
-    max_output: usize,
-    memory_limit: Option<u64>,
-    cpu_limit: Option<u64>,
+    call: Value,
+    bound: f64,
     hooks: Option<RHash>,
-) -> Result<RArray, Error> {
+) -> Result<RunOutcome, Error> {
+    errors::shielded(ruby, || run(ruby, call, bound, hooks))
+}
+
+fn run(ruby: &Ruby, call: Value, bound: f64, hooks: Option<RHash>) -> Result<RunOutcome, Error> {
     let mut hooks = Hooks::from_hash(ruby, hooks)?;
-    let mut command = command(
-        ruby,
-        argv,
-        env,
-        clear_env,
-        chdir,
-        stdin,
-        timeout,
-        kill_after,
-        max_output,
-        (memory_limit, cpu_limit),
-    )?;
+    let mut command = command(ruby, call, bound)?;
     if hooks.streaming() {
         command.flush_at(1);
     }
+    command.wake_on_progress(hooks.wants_progress());
     let mut execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
     let waker = execution.waker();
     let stdout = ruby.str_buf_new(0);
     let stderr = ruby.str_buf_new(0);
     // An exception from the calling thread or from a hook ends the program;
     // once one did, hooks are not called again.
-    let mut interruption: Option<Error> = hooks.spawned(execution.pid()).err();
+    let live = LiveProgress::new(execution.latest_progress());
+    let mut interruption: Option<Error> = hooks.spawned(execution.pid(), live).err();
     if interruption.is_some() {
         execution.interrupt();
     }
-    let outcome = loop {
+    let mut outcome = loop {
         let step = match without_gvl(&waker, || execution.wait()) {
             Some(Ok(step)) => step,
             Some(Err(_panic)) => {
@@ -175,42 +157,17 @@ pub(crate) fn execute(
     if let Some(error) = interruption {
         return Err(error); // the group is ended and reaped by now
     }
-    stdout.cat(&outcome.stdout);
-    stderr.cat(&outcome.stderr);
-    hooks.output(ruby, Stream::Stdout, &outcome.stdout)?;
-    hooks.output(ruby, Stream::Stderr, &outcome.stderr)?;
+    let (last_out, last_err) = (
+        std::mem::take(&mut outcome.stdout),
+        std::mem::take(&mut outcome.stderr),
+    );
+    stdout.cat(&last_out);
+    stderr.cat(&last_err);
+    hooks.output(ruby, Stream::Stdout, &last_out)?;
+    hooks.output(ruby, Stream::Stderr, &last_err)?;
     hooks.finish(ruby)?;
     hooks.progress(ruby, execution.take_progress())?;
-    let ending = match outcome.ending {
-        Ending::Natural => "natural",
-        Ending::Timeout => "timeout",
-        Ending::OutputLimit(Stream::Stdout) => "stdout_limit",
-        Ending::OutputLimit(Stream::Stderr) => "stderr_limit",
-        Ending::Interrupted => "interrupted",
-    };
-    let progress = outcome.progress.as_ref().map(|p| {
-        ruby.ary_new_from_values(&[
-            p.percent.into_value_with(ruby),
-            p.message
-                .as_deref()
-                .map(|m| ruby.str_new(m))
-                .into_value_with(ruby),
-        ])
-    });
-    let fields: [Value; 11] = [
-        outcome.pid.into_value_with(ruby),
-        outcome.status.code().into_value_with(ruby),
-        outcome.status.signal().into_value_with(ruby),
-        ruby.to_symbol(ending).into_value_with(ruby),
-        stdout.as_value(),
-        stderr.as_value(),
-        outcome.duration.as_secs_f64().into_value_with(ruby),
-        outcome.max_rss.into_value_with(ruby),
-        outcome.killed_leftovers.into_value_with(ruby),
-        outcome.abandoned.into_value_with(ruby),
-        progress.into_value_with(ruby),
-    ];
-    Ok(ruby.ary_new_from_values(&fields))
+    Ok(RunOutcome::new(*outcome, stdout, stderr))
 }
 
 /// Kills every process group this process still runs; for `at_exit`.

@@ -1,11 +1,14 @@
 //! The Ruby callables a run reports to while it goes on: `on_spawn`,
 //! `on_stdout`, `on_stderr` (lines, one String per read) and `on_progress`.
-//! They are called on the calling thread, with the GVL held only while they run.
+//! They are called on the calling thread, with the GVL held only while they run;
+//! the program's bound does not wait for them (the core's supervisor thread keeps it).
 
 use gazette_runner_core::lines::LineBuffer;
 use gazette_runner_core::progress::Progress;
 use gazette_runner_core::Stream;
 use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
+
+use crate::outcome::LiveProgress;
 
 /// Callables taken from the `hooks` Hash; the struct lives on the stack of the
 /// run, where the GC sees the values.
@@ -37,16 +40,23 @@ impl Hooks {
     }
 
     /// True when output must reach Ruby as soon as it is read: only the line
-    /// hooks need that. A progress report wakes the wait by itself whatever
-    /// the hand-over size, and the Ruby layer always gives `on_progress`, so
-    /// counting it here would hand every read to Ruby on every run.
+    /// hooks need that (a progress report wakes the wait by itself, and only
+    /// when `on_progress` was given).
     pub(crate) fn streaming(&self) -> bool {
         self.on_stdout.is_some() || self.on_stderr.is_some()
     }
 
-    pub(crate) fn spawned(&self, pid: u32) -> Result<(), Error> {
+    /// True when `on_progress` was given: only then is each report handed to Ruby.
+    pub(crate) fn wants_progress(&self) -> bool {
+        self.on_progress.is_some()
+    }
+
+    /// Tells `on_spawn` the pid, and where to read the latest progress report.
+    pub(crate) fn spawned(&self, pid: u32, progress: LiveProgress) -> Result<(), Error> {
         match self.on_spawn {
-            Some(hook) => hook.funcall::<_, _, Value>("call", (pid,)).map(drop),
+            Some(hook) => hook
+                .funcall::<_, _, Value>("call", (pid, progress))
+                .map(drop),
             None => Ok(()),
         }
     }

@@ -2,13 +2,13 @@
 //! the core waits, and maps core errors to the Ruby exceptions defined in `lib/`.
 //! Policy (defaults, which error wins, result objects) lives in Ruby and in the core.
 
-mod breaker;
 mod errors;
 mod execute;
 mod hooks;
 mod json;
 mod json_visitor;
 mod nogvl;
+mod outcome;
 
 use magnus::{function, prelude::*, Error, Ruby};
 
@@ -17,12 +17,21 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = ruby
         .define_module("GazetteRunner")?
         .define_module("Native")?;
-    native.define_module_function("execute", function!(execute::execute, 11))?;
-    native.define_module_function("parse_json", function!(json::parse_json, 3))?;
-    native.define_module_function("breaker_admit", function!(breaker::admit, 3))?;
-    native.define_module_function("breaker_record", function!(breaker::record, 3))?;
-    native.define_module_function("breaker_snapshot", function!(breaker::snapshot, 1))?;
-    native.define_module_function("breaker_reset", function!(breaker::reset, 1))?;
+    native.define_module_function("execute", function!(execute::execute, 3))?;
+    outcome::define(ruby, native)?;
+    native.define_module_function("parse_json", function!(parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
     Ok(())
+}
+
+/// [`json::parse_json`] behind the panic shield.
+fn parse_json(
+    ruby: &Ruby,
+    output: magnus::RString,
+    schema: Option<magnus::RString>,
+    symbolize_names: bool,
+) -> Result<magnus::RArray, Error> {
+    errors::shielded(ruby, || {
+        json::parse_json(ruby, output, schema, symbolize_names)
+    })
 }

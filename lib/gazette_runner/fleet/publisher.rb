@@ -83,9 +83,16 @@ module GazetteRunner
 
       private
 
+      # publish_once handles what a publication can raise; anything else
+      # (a NoMemoryError, a bug) is logged too, and the thread goes on: a
+      # background thread of the gem never dies silently.
       def run
         until @stopping
-          publish_once
+          begin
+            publish_once
+          rescue Exception => e # rubocop:disable Lint/RescueException
+            failed(e)
+          end
           @lock.synchronize { @wake.wait(@lock, config.interval) unless @stopping }
         end
       end
