@@ -59,7 +59,7 @@ module GazetteRunner
     # @param seconds [Numeric] a finite number of seconds > 0 (there is no unbounded run)
     # @raise [ArgumentError] when seconds is nil, zero, negative or infinite
     def default_timeout=(seconds)
-      @default_timeout = Options.seconds(seconds, "timeout")
+      @default_timeout = Options.number(seconds, "timeout")
     end
 
     # Runs a program and waits for it, within a bound. The program runs in a

@@ -25,7 +25,7 @@ module GazetteRunner
       # @return [Deadline]
       # @raise [ArgumentError] seconds is not a finite number >= 0
       def in(seconds)
-        new(now + Options.seconds(seconds, "deadline", allow_zero: true))
+        new(now + Options.number(seconds, "deadline"))
       end
 
       # @return [Deadline, nil] the deadline of the innermost {GazetteRunner.within}

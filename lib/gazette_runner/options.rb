@@ -18,28 +18,64 @@ module GazetteRunner
       argv.map { |arg| string(arg, "argv element") }
     end
 
-    # @return [Float]
-    def seconds(value, name, allow_zero: false)
-      return value.to_f if finite?(value) && (allow_zero ? value >= 0 : value.positive?)
+    # The longest duration any setting takes: runs, waits and windows are
+    # bounded, and so is the arithmetic on them.
+    YEAR = 366 * 24 * 3600
+    # A bound shorter than this is no bound a program could meet.
+    MILLISECOND = 0.001
 
-      raise ArgumentError, "#{name} must be a finite number of seconds #{allow_zero ? ">= 0" : "> 0"}, " \
-                           "got #{value.inspect}#{" (runs cannot be unbounded)" if name == "timeout"}"
+    # The one range table of the public API's numeric settings: for each name,
+    # its kind (:seconds takes any finite real Numeric and gives a Float;
+    # :integer takes an Integer) and its inclusive range. Every setting is
+    # checked here, before anything is spawned or scheduled.
+    RANGES = {
+      "timeout" => [:seconds, MILLISECOND..YEAR],
+      "kill_after" => [:seconds, 0..YEAR],
+      "deadline" => [:seconds, 0..YEAR],
+      "backoff" => [:seconds, 0..YEAR],
+      "max_backoff" => [:seconds, 0..YEAR],
+      "cool_off" => [:seconds, MILLISECOND..YEAR],
+      "interval" => [:seconds, MILLISECOND..YEAR],
+      "ttl" => [:seconds, MILLISECOND..YEAR],
+      "long_job_seconds" => [:seconds, MILLISECOND..YEAR],
+      "alert_window" => [:seconds, 1..YEAR],
+      "max_output" => [:integer, 1..(1 << 40)],
+      "memory_limit" => [:integer, 1..(1 << 60)],
+      "cpu_limit" => [:integer, 1..YEAR],
+      "retries" => [:integer, 0..100],
+      "threshold" => [:integer, 1..1_000_000],
+      "worker_rss_bytes" => [:integer, 1..(1 << 50)],
+      "rss_target_bytes" => [:integer, 1..(1 << 50)],
+      "dead_jobs" => [:integer, 1..1_000_000],
+      "argv_shown" => [:integer, 0..1000]
+    }.freeze
+
+    # Checks a numeric setting against {RANGES}.
+    # @param value [Object]
+    # @param name [String] a key of {RANGES}
+    # @return [Float, Integer] the value, as a Float for :seconds
+    # @raise [ArgumentError] not a number of the right kind, or outside its range
+    def number(value, name)
+      kind, range = RANGES.fetch(name)
+      checked = kind == :seconds ? seconds_value(value) : (value if value.is_a?(Integer))
+      return checked if checked && range.cover?(checked)
+
+      what = kind == :seconds ? "a number of seconds" : "an Integer"
+      raise ArgumentError, "#{name} must be #{what} from #{range.min} to #{range.max}, got #{value.inspect[0, 40]}"
     end
 
-    # @return [Boolean]
-    def finite?(value) = value.is_a?(Numeric) && value.real? && value.to_f.finite?
+    # A finite real number as a Float (-0.0 as 0.0), or nil.
+    # @return [Float, nil]
+    def seconds_value(value)
+      return nil unless value.is_a?(Numeric) && value.real?
 
-    # @return [Integer, nil]
-    def positive_integer(value, name, optional: true)
-      return nil if value.nil? && optional
-
-      unless value.is_a?(Integer) && value.positive?
-        raise ArgumentError,
-              "#{name} must be a positive Integer, got #{value.inspect}"
-      end
-
-      value
+      float = value.to_f
+      float.finite? ? float + 0.0 : nil
     end
+
+    # {number}, with nil standing for "none".
+    # @return [Float, Integer, nil]
+    def optional_number(value, name) = value.nil? ? nil : number(value, name)
 
     # @return [Array<Array(String, String), Array(String, nil)>]
     def env(env)

@@ -41,13 +41,9 @@ module GazetteRunner
     # @raise [ArgumentError] a value out of range or an outcome that cannot be retried
     def initialize(retries: 0, backoff: DEFAULT_BACKOFF, max_backoff: DEFAULT_MAX_BACKOFF, # rubocop:disable Metrics/ParameterLists
                    retry_on: DEFAULT_RETRY_ON, random: Random, sleeper: Kernel.method(:sleep))
-      unless retries.is_a?(Integer) && !retries.negative?
-        raise ArgumentError, "retries must be an Integer >= 0, got #{retries.inspect}"
-      end
-
-      @retries = retries
-      @backoff = Options.seconds(backoff, "backoff", allow_zero: true)
-      @max_backoff = Options.seconds(max_backoff, "max_backoff", allow_zero: true)
+      @retries = Options.number(retries, "retries")
+      @backoff = Options.number(backoff, "backoff")
+      @max_backoff = Options.number(max_backoff, "max_backoff")
       @retry_on = RetryPolicy.outcomes(retry_on)
       @random = random
       @sleeper = sleeper

@@ -116,22 +116,22 @@ module GazetteRunner
         @prefix = @prefix.to_s.dup.freeze
       end
 
+      # Numbers through the gem's one range table; the rest here.
       def validate
-        %i[interval long_job_seconds worker_rss_bytes rss_target_bytes alert_window].each { |name| positive(name) }
+        %i[interval long_job_seconds worker_rss_bytes rss_target_bytes alert_window dead_jobs argv_shown].each do |name|
+          instance_variable_set(:"@#{name}", Options.number(instance_variable_get(:"@#{name}"), name.to_s))
+        end
+        @ttl = Options.optional_number(@ttl, "ttl")
         raise ArgumentError, "ttl must exceed interval" if @ttl && @ttl <= @interval
 
         validate_others
       end
 
       def validate_others
-        raise ArgumentError, "success_rate must be in 0..1" unless (0..1).cover?(@success_rate)
-        raise ArgumentError, "argv_shown must be >= 0" unless @argv_shown.is_a?(Integer) && @argv_shown >= 0
+        unless @success_rate.is_a?(Numeric) && @success_rate.real? && (0..1).cover?(@success_rate)
+          raise ArgumentError, "success_rate must be in 0..1, got #{@success_rate.inspect[0, 40]}"
+        end
         raise ArgumentError, "redact must respond to call" unless @redact.respond_to?(:call)
-      end
-
-      def positive(name)
-        value = instance_variable_get(:"@#{name}")
-        raise ArgumentError, "#{name} must be a positive number" unless value.is_a?(Numeric) && value.positive?
       end
     end
   end
