@@ -22,7 +22,7 @@ module GazetteRunner
 
         # Stores a snapshot under `<prefix>process:<id>` for {Config#ttl}
         # seconds and lists it in `<prefix>processes` (pruning long-gone ids).
-        # @param redis [Object] a Redis client
+        # @param redis [RedisAdapter]
         # @param config [Config]
         # @param snapshot [Hash{String=>Object}] as {.take} returns it
         # @return [void]
