@@ -10,7 +10,8 @@ require_relative "support/sidekiq_helpers"
 
 # Headless chromium loads the dashboard as a tab of Sidekiq's web UI while a
 # worker runs children with a long-job threshold of 1 s (the forced alert).
-RSpec.describe "dashboard in a browser", :sidekiq, if: RedisServer.available? && system("command -v chromium >/dev/null 2>&1") do
+RSpec.describe "dashboard in a browser", :sidekiq,
+               if: RedisServer.available? && system("command -v chromium >/dev/null 2>&1") do
   include FleetHelpers
   include SidekiqHelpers
 

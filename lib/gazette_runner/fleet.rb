@@ -24,7 +24,8 @@ module GazetteRunner
   #   GazetteRunner.on_alert { |alert| Pager.page(alert.name, alert.to_h) if alert.firing? }
   #
   # Nothing here requires a Redis gem: a redis-rb (Sidekiq 6.x) or a
-  # redis-client (Sidekiq 7.x, 8.x) connection will do ({RedisAdapter}). Under Sidekiq, `GazetteRunner::Sidekiq.install` (require
+  # redis-client (Sidekiq 7.x, 8.x) connection will do ({RedisAdapter}).
+  # Under Sidekiq, `GazetteRunner::Sidekiq.install` (require
   # "gazette_runner/sidekiq") starts and stops the publisher for you.
   module Fleet
     LOCK = Mutex.new

@@ -60,7 +60,8 @@ module GazetteRunner
 
     # Adds the dashboard to Sidekiq's web UI as a tab, with the extension API
     # of the Sidekiq loaded (6.x, 7.x or 8.x; see {SidekiqTab.register}).
-    # Call it after `require "sidekiq/web"`, before the web UI serves its first request.
+    # Call it after `require "sidekiq/web"`, before the web UI serves its first request
+    # (when Sidekiq builds it).
     # @param name [String] the tab's title
     # @param redis [Object, nil] as {#initialize} takes it; nil uses Sidekiq's pool
     # @return [Symbol] the registration API used (see {SidekiqTab.register})

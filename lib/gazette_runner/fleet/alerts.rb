@@ -59,7 +59,7 @@ module GazetteRunner
           measured = measure(view, config)
           changes = measured.filter_map { |name, m| change(redis, config, name, m, view.alerts[name], now) }
           redis.set(config.key("alerts", "measured"), JSON.generate("at" => now, "alerts" => measured),
-                    ex: STATE_TTL)
+                    seconds: STATE_TTL)
           redis.expire(config.key("alerts"), STATE_TTL)
           changes
         end

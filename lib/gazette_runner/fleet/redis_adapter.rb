@@ -43,11 +43,11 @@ module GazetteRunner
 
       # @param key [String]
       # @param value [String]
-      # @param ex [Integer, nil] seconds to live
-      # @param px [Integer, nil] milliseconds to live
+      # @param seconds [Integer, nil] time to live (EX)
+      # @param milliseconds [Integer, nil] time to live (PX)
       # @return [void]
-      def set(key, value, ex: nil, px: nil)
-        command("SET", key, value, *(["EX", ex] if ex), *(["PX", px] if px))
+      def set(key, value, seconds: nil, milliseconds: nil)
+        command("SET", key, value, *(["EX", seconds] if seconds), *(["PX", milliseconds] if milliseconds))
       end
 
       # @param keys [Array<String>]

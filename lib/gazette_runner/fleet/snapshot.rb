@@ -28,7 +28,7 @@ module GazetteRunner
         # @return [void]
         def write(redis, config, snapshot)
           id = snapshot.fetch("id")
-          redis.set(config.key("process", id), JSON.generate(snapshot), px: (config.ttl * 1000).ceil)
+          redis.set(config.key("process", id), JSON.generate(snapshot), milliseconds: (config.ttl * 1000).ceil)
           redis.zadd(config.key("processes"), snapshot.fetch("at"), id)
           redis.zremrangebyscore(config.key("processes"), "-inf", snapshot.fetch("at") - (config.ttl * 10))
         end
