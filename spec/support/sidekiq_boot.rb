@@ -8,6 +8,7 @@ require "json"
 require "sidekiq"
 require "gazette_runner/sidekiq"
 
+GazetteRunner.logger = Sidekiq.logger # a failed publication is logged there
 GazetteRunner.on_alert do |alert|
   File.open(ENV.fetch("ALERTS_LOG"), "a") { |log| log.puts(JSON.generate(alert.to_h)) }
 end
