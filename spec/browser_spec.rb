@@ -1,17 +1,19 @@
 # frozen_string_literal: true
 
 require "fileutils"
-require "redis"
 require "tmpdir"
 require "gazette_runner/web"
 require_relative "support/redis_server"
 require_relative "support/fleet_helpers"
 require_relative "support/tiny_http"
+require_relative "support/sidekiq_helpers"
 
 # Headless chromium loads the dashboard as a tab of Sidekiq's web UI while a
 # worker runs children with a long-job threshold of 1 s (the forced alert).
-RSpec.describe "dashboard in a browser", if: RedisServer.available? && system("command -v chromium >/dev/null 2>&1") do
+RSpec.describe "dashboard in a browser", :sidekiq,
+               if: RedisServer.available? && system("command -v chromium >/dev/null 2>&1") do
   include FleetHelpers
+  include SidekiqHelpers
 
   let(:chromium_flags) do
     %w[--headless --no-sandbox --disable-gpu --disable-background-networking
@@ -35,16 +37,10 @@ RSpec.describe "dashboard in a browser", if: RedisServer.available? && system("c
   end
 
   it "lists the running children and shows the forced alert" do
-    require "sidekiq/web"
     server = RedisServer.new
     Dir.mktmpdir("gazette-browser") do |dir|
-      Sidekiq.redis = { url: server.url }
       GazetteRunner::Web.register_sidekiq_tab(redis: -> { server.client })
-      app = Rack::Builder.new do
-        use Rack::Session::Cookie, secret: "s" * 64, same_site: true, max_age: 86_400
-        map("/sidekiq") { run Sidekiq::Web }
-      end
-      http = TinyHttp.new(app)
+      http = TinyHttp.new(sidekiq_web(server.url, at: "/sidekiq"))
       worker = start_worker(server.url, dir:, host: "browser-host", children: 2, env: { "LONG_JOB" => "1" })
       children = []
       begin

@@ -1,13 +1,13 @@
 # frozen_string_literal: true
 
-require "redis"
+require_relative "support/redis_driver"
 require "socket"
 require "gazette_runner/fleet"
 
 # The publisher's promise: whatever Redis does, jobs never wait for it. Here
 # Redis is a loopback port that accepts connections and never answers, the
 # worst case (a refused connection fails at once; a silent one costs a timeout).
-RSpec.describe GazetteRunner::Fleet::Publisher do
+RSpec.describe GazetteRunner::Fleet::Publisher, :sidekiq do
   around do |example|
     @silent = TCPServer.new("127.0.0.1", 0)
     @held = []
@@ -23,7 +23,7 @@ RSpec.describe GazetteRunner::Fleet::Publisher do
   let(:config) { GazetteRunner::Fleet::Config.new(interval: 0.05, ttl: 1) }
 
   it "never makes a run wait while Redis hangs, and keeps trying" do
-    redis = -> { Redis.new(url:, connect_timeout: 1, read_timeout: 1, write_timeout: 1, reconnect_attempts: 0) }
+    redis = -> { RedisDriver.connect(url, timeout: 1) }
     publisher = described_class.new(redis:, config:).start
     begin
       eventually(within: 5) { @held.any? } # the publisher is now blocked on a silent connection

@@ -1,6 +1,5 @@
 # frozen_string_literal: true
 
-require "redis"
 require "tmpdir"
 require "gazette_runner/fleet"
 require_relative "support/redis_server"
@@ -8,7 +7,7 @@ require_relative "support/fleet_helpers"
 
 # Three worker processes publish to one redis-server; the view merges them,
 # forgets a killed one after its TTL, and alerts fire and clear once.
-RSpec.describe GazetteRunner::Fleet, if: RedisServer.available? do
+RSpec.describe GazetteRunner::Fleet, :sidekiq, if: RedisServer.available? do
   include FleetHelpers
 
   around do |example|
@@ -59,13 +58,13 @@ RSpec.describe GazetteRunner::Fleet, if: RedisServer.available? do
 
       # Three jobs in the dead set: the alert fires once, fleet-wide; then clears once.
       now = Time.now.to_f
-      3.times { |i| redis.zadd("dead", now - i, "{\"jid\":\"dead-#{i}\"}") }
+      3.times { |i| redis.call("ZADD", "dead", now - i, "{\"jid\":\"dead-#{i}\"}") }
       fired = eventually(within: 5, every: 0.1) do
         workers.values.flat_map(&:alerts).any? { |a| a["name"] == "dead_jobs" && a["state"] == "firing" }
       end
       expect(fired).to be(true)
       expect(view.alert_report.find { |a| a["name"] == "dead_jobs" }).to include("firing" => true, "value" => 3)
-      redis.del("dead")
+      redis.call("DEL", "dead")
       cleared = eventually(within: 5, every: 0.1) do
         workers.values.flat_map(&:alerts).any? { |a| a["name"] == "dead_jobs" && a["state"] == "cleared" }
       end

@@ -2,12 +2,13 @@
 
 require "json"
 require "rack/test"
-require "redis"
 require "gazette_runner/web"
 require_relative "support/redis_server"
+require_relative "support/sidekiq_helpers"
 
-RSpec.describe GazetteRunner::Web, if: RedisServer.available? do
+RSpec.describe GazetteRunner::Web, :sidekiq, if: RedisServer.available? do
   include Rack::Test::Methods
+  include SidekiqHelpers
 
   before(:all) { @server = RedisServer.new }
   after(:all) { @server&.stop }
@@ -102,27 +103,32 @@ RSpec.describe GazetteRunner::Web, if: RedisServer.available? do
   it "answers 404 elsewhere and 503 when Redis cannot be read" do
     get "/gazette/nope"
     expect(last_response.status).to eq(404)
-    nobody = Redis.new(url: "redis://127.0.0.1:#{RedisServer.free_port}", connect_timeout: 0.2)
+    nobody = RedisDriver.connect("redis://127.0.0.1:#{RedisServer.free_port}", timeout: 0.2)
     broken = described_class.new(redis: nobody, config:)
     status, _, body = broken.call("PATH_INFO" => "/", "SCRIPT_NAME" => "/gazette")
     expect(status).to eq(503)
     expect(body.join).to include("cannot read the fleet")
   end
 
-  it "mounts as a tab of Sidekiq's web UI" do
-    require "sidekiq/web"
-    Sidekiq.redis = { url: server.url }
-    described_class.register_sidekiq_tab(redis: -> { server.client })
+  it "mounts as a tab of Sidekiq's web UI, registered with its version's API, its style allowed by its CSP" do
+    api = described_class.register_sidekiq_tab(redis: -> { server.client })
+    expect(api).to eq({ 6 => :register, 7 => :register_keywords, 8 => :register_extension }
+                        .fetch(Integer(Sidekiq::VERSION[/\A\d+/])))
     GazetteRunner::Web::SidekiqTab.app = described_class.new(redis: server.client, config:)
     publisher.publish_once
-    sidekiq = Rack::Builder.new do
-      use Rack::Session::Cookie, secret: "s" * 64, same_site: true, max_age: 86_400
-      run Sidekiq::Web
-    end
-    session = Rack::Test::Session.new(Rack::MockSession.new(sidekiq))
+    session = Rack::Test::Session.new(Rack::MockSession.new(sidekiq_web(server.url)))
     session.get "/gazette"
     expect(session.last_response.status).to eq(200)
-    expect(session.last_response.body).to include("gazette_runner job health", "Gazette")
+    body = session.last_response.body
+    expect(body).to include("gazette_runner job health", %(href="/gazette">Gazette</a>))
+    # An inline <style> applies only if the response's CSP allows it: by
+    # 'unsafe-inline' (6.x, 7.x) or by bearing the response's nonce (8.x).
+    csp = session.last_response.headers.find { |name, _| name.casecmp?("content-security-policy") }&.last.to_s
+    style_src = csp[/style-src ([^;]*)/, 1].to_s.split
+    style_nonce = body[/<style(?: nonce="([^"]*)")?>\s*\.gazette\{/, 1]
+    nonce = csp[/'nonce-([^']+)'/, 1] # the request's nonce, also in script-src (7.x, 8.x)
+    expect(style_nonce).to eq(nonce) # borne whenever Sidekiq has one, absent otherwise (6.x)
+    expect(style_src.include?("'unsafe-inline'") || style_src.include?("'nonce-#{style_nonce}'")).to be(true), csp
     session.get "/gazette/stats.json"
     expect(JSON.parse(session.last_response.body)["processes"].size).to eq(1)
   ensure

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "gazette_runner"
+require_relative "fleet/redis_adapter"
 require_relative "fleet/config"
 require_relative "fleet/jobs"
 require_relative "fleet/snapshot"
@@ -22,8 +23,9 @@ module GazetteRunner
   #   GazetteRunner::Fleet.start(redis: -> { Redis.new(url: ENV["REDIS_URL"]) })
   #   GazetteRunner.on_alert { |alert| Pager.page(alert.name, alert.to_h) if alert.firing? }
   #
-  # Nothing here requires the redis gem: any object answering redis-rb's
-  # methods will do. Under Sidekiq, `GazetteRunner::Sidekiq.install` (require
+  # Nothing here requires a Redis gem: a redis-rb (Sidekiq 6.x) or a
+  # redis-client (Sidekiq 7.x, 8.x) connection will do ({RedisAdapter}).
+  # Under Sidekiq, `GazetteRunner::Sidekiq.install` (require
   # "gazette_runner/sidekiq") starts and stops the publisher for you.
   module Fleet
     LOCK = Mutex.new
@@ -82,13 +84,17 @@ module GazetteRunner
       # @return [View]
       def view(redis, config = self.config) = View.load(redis, config)
 
-      # Yields a Redis client from a client, a ConnectionPool or a callable.
+      # Yields the fleet's commands over a connection taken from a client, a
+      # ConnectionPool or a callable; redis-rb and redis-client alike.
       # @param redis [Object]
-      # @yieldparam client [Object] a Redis client
+      # @yieldparam client [RedisAdapter] over the connection
       # @return [Object] the block's value
-      def with_redis(redis, &)
+      # @raise [ArgumentError] what it yields is not a Redis connection
+      def with_redis(redis)
         redis = resolve(redis)
-        redis.respond_to?(:with) ? redis.with(&) : yield(redis)
+        return yield(RedisAdapter.wrap(redis)) unless redis.respond_to?(:with)
+
+        redis.with { |connection| yield RedisAdapter.wrap(connection) }
       end
 
       # @param redis [Object] a Redis client, a ConnectionPool, or a Proc or

@@ -7,6 +7,7 @@ module GazetteRunner
   # start ({JobTracking}, read by the `long_job` alert and the dashboard), and
   # {.install}, which adds it and starts the {Fleet} publisher when the
   # Sidekiq server starts. Loading this file does not load Sidekiq.
+  # Sidekiq 6.x (redis-rb), 7.x and 8.x (redis-client) alike: see docs/sidekiq.md.
   #
   #   # config/initializers/sidekiq.rb
   #   require "gazette_runner/sidekiq"
@@ -36,13 +37,20 @@ module GazetteRunner
       def install(config, redis: nil, **options)
         Fleet.configure(**options) unless options.empty?
         config.server_middleware { |chain| chain.add(JobTracking) }
-        config.on(:startup) { Fleet.start(redis: redis || method(:own_connection)) }
+        config.on(:startup) { Fleet.start(redis: redis || -> { own_connection(config) }) }
         config.on(:shutdown) { Fleet.stop }
       end
 
-      # @return [Object] a Redis client of its own, with the settings of
-      #   Sidekiq's pool (so publishing never takes a connection from jobs)
-      def own_connection
+      # A connection of the publisher's own, with the settings of Sidekiq's
+      # pool, so publishing never takes a connection from jobs.
+      # @param config [Object] what `Sidekiq.configure_server` yields
+      # @return [Object] Sidekiq 7+: a pool of one redis-client connection,
+      #   made by Sidekiq from its own settings; Sidekiq 6: a redis-rb client
+      #   with the pool's options and short timeouts
+      def own_connection(config = ::Sidekiq)
+        # Sidekiq 7 and 8 make pools of their redis-client connections on request.
+        return config.new_redis_pool(1, "gazette_runner") if config.respond_to?(:new_redis_pool)
+
         options = ::Sidekiq.redis { |connection| connection._client.options }
         ::Redis.new(**options.slice(:url, :scheme, :host, :port, :path, :db, :username, :password, :ssl, :ssl_params),
                     connect_timeout: 2, read_timeout: 2, write_timeout: 2, reconnect_attempts: 0)

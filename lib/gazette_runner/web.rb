@@ -58,15 +58,16 @@ module GazetteRunner
       raise ArgumentError, "GazetteRunner::Web needs redis: (or Sidekiq loaded)"
     end
 
-    # Adds the dashboard to Sidekiq's web UI as a tab (Sidekiq 6.4's extension
-    # API). Call it after `require "sidekiq/web"`.
+    # Adds the dashboard to Sidekiq's web UI as a tab, with the extension API
+    # of the Sidekiq loaded (6.x, 7.x or 8.x; see {SidekiqTab.register}).
+    # Call it after `require "sidekiq/web"`, before the web UI serves its first request
+    # (when Sidekiq builds it).
     # @param name [String] the tab's title
     # @param redis [Object, nil] as {#initialize} takes it; nil uses Sidekiq's pool
-    # @return [void]
+    # @return [Symbol] the registration API used (see {SidekiqTab.register})
     def self.register_sidekiq_tab(name: "Gazette", redis: nil)
       SidekiqTab.app = new(redis:)
-      ::Sidekiq::Web.register(SidekiqTab)
-      ::Sidekiq::Web.tabs[name] = SidekiqTab::PATH.delete_prefix("/")
+      SidekiqTab.register(::Sidekiq::Web, tab: name)
     end
 
     private

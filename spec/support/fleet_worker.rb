@@ -1,18 +1,18 @@
 # frozen_string_literal: true
 
 # A stand-in for one Sidekiq worker process, started by the fleet and browser
-# specs: it publishes its snapshot to REDIS_URL every 0.3 s, runs CHILDREN
-# programs that report progress and sleep, tracks one long "job", and prints
-# each alert it delivers as a JSON line. TERM stops it (its children are
+# specs: it publishes its snapshot to REDIS_URL every 0.3 s (over the specs'
+# RedisDriver), runs CHILDREN programs that report progress and sleep, tracks
+# one long "job", and prints each alert it delivers as a JSON line. TERM stops it (its children are
 # ended with it).
 $LOAD_PATH.unshift(File.expand_path("../../lib", __dir__))
 require "json"
-require "redis"
+require_relative "redis_driver"
 require "gazette_runner/fleet"
 
 $stdout.sync = true
 GazetteRunner.on_alert { |alert| puts JSON.generate(alert.to_h) }
-GazetteRunner::Fleet.start(redis: -> { Redis.new(url: ENV.fetch("REDIS_URL"), connect_timeout: 1, read_timeout: 1) },
+GazetteRunner::Fleet.start(redis: -> { RedisDriver.connect(ENV.fetch("REDIS_URL"), timeout: 1) },
                            interval: 0.3, ttl: 1.2, host: ENV.fetch("HOST_LABEL", "host"),
                            long_job_seconds: Float(ENV.fetch("LONG_JOB", "1200")), min_runs: 1)
 at_exit { GazetteRunner::Fleet.stop }

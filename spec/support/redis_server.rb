@@ -2,6 +2,7 @@
 
 require "socket"
 require "tmpdir"
+require_relative "redis_driver"
 
 # A redis-server of the spec's own, on a free loopback port, without
 # persistence, stopped by its pid. Each wait is bounded.
@@ -28,7 +29,8 @@ class RedisServer
 
   def url = "redis://127.0.0.1:#{port}/0"
 
-  def client = Redis.new(url:, connect_timeout: 1, read_timeout: 2)
+  # A connection of the spec's driver (redis-rb or redis-client, see RedisDriver).
+  def client = RedisDriver.connect(url, timeout: 2)
 
   def stop
     return unless @pid

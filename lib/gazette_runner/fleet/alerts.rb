@@ -40,7 +40,7 @@ module GazetteRunner
         end
 
         # Takes (or keeps) the fleet's evaluation lock for {Config#ttl} seconds.
-        # @param redis [Object] a Redis client
+        # @param redis [RedisAdapter]
         # @param config [Config]
         # @param holder [String] who asks, unique in the fleet
         # @return [Boolean] true when the holder has the lock
@@ -50,7 +50,7 @@ module GazetteRunner
 
         # Measures, compares with the state kept in Redis, stores the new state
         # and returns the changes (to be delivered by the caller).
-        # @param redis [Object] a Redis client
+        # @param redis [RedisAdapter]
         # @param config [Config]
         # @param view [View]
         # @param now [Float] Unix time
@@ -59,7 +59,7 @@ module GazetteRunner
           measured = measure(view, config)
           changes = measured.filter_map { |name, m| change(redis, config, name, m, view.alerts[name], now) }
           redis.set(config.key("alerts", "measured"), JSON.generate("at" => now, "alerts" => measured),
-                    ex: STATE_TTL)
+                    seconds: STATE_TTL)
           redis.expire(config.key("alerts"), STATE_TTL)
           changes
         end

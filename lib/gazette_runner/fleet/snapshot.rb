@@ -22,13 +22,13 @@ module GazetteRunner
 
         # Stores a snapshot under `<prefix>process:<id>` for {Config#ttl}
         # seconds and lists it in `<prefix>processes` (pruning long-gone ids).
-        # @param redis [Object] a Redis client
+        # @param redis [RedisAdapter]
         # @param config [Config]
         # @param snapshot [Hash{String=>Object}] as {.take} returns it
         # @return [void]
         def write(redis, config, snapshot)
           id = snapshot.fetch("id")
-          redis.set(config.key("process", id), JSON.generate(snapshot), px: (config.ttl * 1000).ceil)
+          redis.set(config.key("process", id), JSON.generate(snapshot), milliseconds: (config.ttl * 1000).ceil)
           redis.zadd(config.key("processes"), snapshot.fetch("at"), id)
           redis.zremrangebyscore(config.key("processes"), "-inf", snapshot.fetch("at") - (config.ttl * 10))
         end

@@ -31,7 +31,7 @@ module GazetteRunner
 
       class << self
         # Reads the fleet from Redis.
-        # @param redis [Object] a Redis client (or ConnectionPool, or a Proc returning one)
+        # @param redis [Object] a Redis connection (or ConnectionPool, or a Proc returning one; see {Fleet.with_redis})
         # @param config [Config]
         # @param now [Float] Unix time
         # @return [View]
@@ -69,12 +69,12 @@ module GazetteRunner
           ids = redis.zrange(config.key("processes"), 0, -1)
           return [] if ids.empty?
 
-          redis.mget(*ids.map { |id| config.key("process", id) }).compact.map { |json| JSON.parse(json) }
+          redis.mget(ids.map { |id| config.key("process", id) }).compact.map { |json| JSON.parse(json) }
         end
 
         def windows(redis, config, now)
           starts = window_starts(now)
-          starts.zip(redis.pipelined { |p| starts.each { |start| p.hgetall(config.key("window", start)) } })
+          starts.zip(redis.hgetall_each(starts.map { |start| config.key("window", start) }))
         end
       end
 

@@ -53,7 +53,7 @@ module GazetteRunner
 
       # Adds what {GazetteRunner.stats} counted since the last push; on an
       # error nothing is marked as pushed, so the next push sends it again.
-      # @param redis [Object] a Redis client
+      # @param redis [RedisAdapter]
       # @return [Integer] windows written
       def push(redis)
         pending = GazetteRunner.stats.windows.filter_map { |window| delta(window) }

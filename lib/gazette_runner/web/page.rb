@@ -36,9 +36,12 @@ module GazetteRunner
 
       # @param view [Fleet::View]
       # @param base [String] the URL path the dashboard is mounted at
-      def initialize(view, base: "")
+      # @param nonce [String, nil] the Content-Security-Policy nonce of the
+      #   response, borne by the `<style>` (Sidekiq 8's CSP needs it)
+      def initialize(view, base: "", nonce: nil)
         @view = view
         @base = base.chomp("/")
+        @nonce = nonce
       end
 
       # @return [String] a whole HTML document
@@ -57,7 +60,7 @@ module GazetteRunner
       def fragment
         firing = @view.alert_report.count { |a| a["firing"] }
         <<~HTML
-          <style>#{CSS}</style>
+          <style#{%( nonce="#{h(@nonce)}") if @nonce}>#{CSS}</style>
           <div class="gazette" id="gazette">
           <h1>gazette_runner job health</h1>
           <p class="muted">#{h(@view.processes.size)} worker processes live, #{firing} alerts firing ·

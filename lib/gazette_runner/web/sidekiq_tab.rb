@@ -2,24 +2,53 @@
 
 module GazetteRunner
   class Web
-    # The dashboard as a tab of Sidekiq's web UI: a Sidekiq 6.4 web extension
-    # (`Sidekiq::Web.register(SidekiqTab)`), adding `GET /gazette` (the page,
-    # inside Sidekiq's layout) and `GET /gazette/stats.json`. Use
-    # {Web.register_sidekiq_tab}, which also adds the tab.
+    # The dashboard as a tab of Sidekiq's web UI: a web extension adding
+    # `GET /gazette` (the page, inside Sidekiq's layout) and
+    # `GET /gazette/stats.json`. Use {Web.register_sidekiq_tab}, which
+    # registers it with the API of the Sidekiq loaded ({.register}).
     module SidekiqTab
       # Where the tab lives below Sidekiq::Web's mount point.
       PATH = "/gazette"
+      # The extension's name (Sidekiq 7+ namespaces an extension's assets by it).
+      NAME = "gazette_runner"
 
       class << self
         # @return [Web, nil] the app whose view the tab shows
         attr_accessor :app
 
-        # Called by `Sidekiq::Web.register`: adds the routes.
-        # @param web_application [Class] Sidekiq::WebApplication
+        # Registers the extension and its tab with the API `web` offers,
+        # found by what it answers rather than by its version number:
+        # Sidekiq 8 (`configure` yields a config with `register_extension`,
+        # whose `name:`, `tab:` and `index:` are required), Sidekiq 7
+        # (`register` takes them as keywords), Sidekiq 6 (`register(ext)`,
+        # then the tab is added to `tabs`).
+        # @param web [Class] Sidekiq::Web
+        # @param tab [String] the tab's title
+        # @return [Symbol] the API used: :register_extension, :register_keywords or :register
+        def register(web, tab:)
+          options = { name: NAME, tab:, index: PATH.delete_prefix("/") }
+          return :register_extension if web.respond_to?(:configure) && registered_extension?(web, options)
+
+          if web.method(:register).parameters.include?(%i[key tab])
+            web.register(self, **options)
+            return :register_keywords
+          end
+          web.register(self)
+          web.tabs[tab] = options[:index]
+          :register
+        end
+
+        # Called by Sidekiq when registering: adds the routes. Sidekiq 8 sends
+        # a Content-Security-Policy whose style-src allows only styles bearing
+        # the request's nonce, so the page's `<style>` bears it wherever
+        # Sidekiq provides one (`csp_nonce`, 7.x and 8.x).
+        # @param web_application [Class] Sidekiq::WebApplication (6.x, 7.x) or Sidekiq::Web::Application (8.x)
         # @return [void]
         def registered(web_application)
           web_application.get(PATH) do
-            html = Page.new(SidekiqTab.current_app.view, base: "#{root_path}#{PATH.delete_prefix("/")}").fragment
+            nonce = respond_to?(:csp_nonce) ? csp_nonce : nil
+            html = Page.new(SidekiqTab.current_app.view, base: "#{root_path}#{PATH.delete_prefix("/")}", nonce:)
+                       .fragment
             erb("<%= gazette_page %>", locals: { gazette_page: html })
           end
           web_application.get("#{PATH}#{JSON_PATH}") do
@@ -29,6 +58,21 @@ module GazetteRunner
 
         # @return [Web] {.app}, or one on Sidekiq's own Redis pool
         def current_app = (self.app ||= Web.new)
+
+        private
+
+        # Sidekiq 7's `configure` yields Sidekiq::Web itself, which has no
+        # `register_extension`; Sidekiq 6's Web has no `configure`.
+        def registered_extension?(web, options)
+          registered = false
+          web.configure do |config|
+            next unless config.respond_to?(:register_extension)
+
+            config.register_extension(self, **options)
+            registered = true
+          end
+          registered
+        end
       end
     end
   end
