@@ -106,7 +106,7 @@ RSpec.describe GazetteRunner::Web, if: RedisServer.available? do
     broken = described_class.new(redis: nobody, config:)
     status, _, body = broken.call("PATH_INFO" => "/", "SCRIPT_NAME" => "/gazette")
     expect(status).to eq(503)
-    expect(body.join).to include("cannot read the fleet")
+    expect(body.join).to eq(GazetteRunner::Web::UNAVAILABLE)
   end
 
   it "mounts as a tab of Sidekiq's web UI" do

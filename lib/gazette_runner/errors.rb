@@ -67,7 +67,7 @@ module GazetteRunner
     # @param message [String, nil] replaces the message built from result
     def initialize(result, timeout, message = nil)
       @result = result
-      message ||= "#{result.argv.first} timed out after #{format("%.3g", timeout)} s " \
+      message ||= "#{Redaction.program(result.argv)} timed out after #{format("%.3g", timeout)} s " \
                   "(ended by #{result.signal_name || "exit #{result.exit_code.inspect}"}); " \
                   "#{Result.tail_note(result.stderr)}"
       super(message)
@@ -88,7 +88,7 @@ module GazetteRunner
     def initialize(result, stream, limit)
       @result = result
       @stream = stream
-      super("#{result.argv.first} wrote more than #{limit} bytes to #{stream}; it was ended")
+      super("#{Redaction.program(result.argv)} wrote more than #{limit} bytes to #{stream}; it was ended")
     end
   end
 
@@ -101,7 +101,7 @@ module GazetteRunner
     def initialize(result)
       @result = result
       how = result.signal ? "was killed by #{result.signal_name}" : "exited with #{result.exit_code.inspect}"
-      super("#{result.argv.first} #{how}; #{Result.tail_note(result.stderr)}")
+      super("#{Redaction.program(result.argv)} #{how}; #{Result.tail_note(result.stderr)}")
     end
 
     # @return [Integer, nil] the exit code, nil when a signal ended it

@@ -54,7 +54,7 @@ module GazetteRunner
         return new(healthy: false, outcome: :exit_error, reason: ExitError.new(result).message, result:)
       end
 
-      took = "#{result.argv.first} exited 0 in #{format("%.3g", result.duration)} s"
+      took = "#{Redaction.program(result.argv)} exited 0 in #{format("%.3g", result.duration)} s"
       return new(healthy: true, outcome: :ok, reason: took, result:) if matches?(result.stdout, expect)
 
       new(healthy: false, outcome: :ok, reason: "#{took}, but its stdout does not match #{expect.inspect}", result:)

@@ -18,7 +18,7 @@ module GazetteRunner
   class EmptyOutputError < OutputError
     # @param result [GazetteRunner::Result]
     def initialize(result)
-      super("#{result.argv.first} printed nothing on stdout (#{Result.tail_note(result.stderr)})", result)
+      super("#{Redaction.program(result.argv)} printed nothing on stdout (#{Result.tail_note(result.stderr)})", result)
     end
   end
 
@@ -40,7 +40,7 @@ module GazetteRunner
     def initialize(result, reason, line, column, excerpt)
       @line = line
       @column = column
-      super("#{result.argv.first} printed invalid JSON: #{reason} at line #{line}, column #{column}, " \
+      super("#{Redaction.program(result.argv)} printed invalid JSON: #{reason} at line #{line}, column #{column}, " \
             "near #{excerpt.inspect}", result)
     end
 
@@ -66,7 +66,7 @@ module GazetteRunner
       @errors = errors.map(&:freeze).freeze
       shown = @errors.first(5).map(&:to_s).join("; ")
       more = @errors.size > 5 ? " (and #{@errors.size - 5} more)" : ""
-      super("#{result.argv.first} printed JSON that fails its schema: #{shown}#{more}", result)
+      super("#{Redaction.program(result.argv)} printed JSON that fails its schema: #{shown}#{more}", result)
     end
   end
 end

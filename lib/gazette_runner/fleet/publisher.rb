@@ -130,7 +130,8 @@ module GazetteRunner
 
       def failed(error)
         @last_error = error
-        GazetteRunner.logger&.warn("gazette_runner fleet: publishing failed: #{error.class}: #{error.message}")
+        GazetteRunner.logger&.warn("gazette_runner fleet: publishing failed: #{error.class}: " \
+                                   "#{Caps.cut(Redaction.text(error.message), Caps::LOG_VALUE)}")
       end
     end
   end
