@@ -22,8 +22,16 @@ module GazetteRunner
   # including a plain {GazetteRunner.run} whose program exits non-zero —
   # except `:interrupted` and `:callback_error`, which say nothing about the
   # program and count neither way (an interrupted probe counts as failed, so
-  # the breaker stays open rather than closing on no evidence). Frozen.
+  # the breaker stays open rather than closing on no evidence).
+  #
+  # The native table keeps one small entry per name for the life of the
+  # process, so names must come from code, not from data: a process may use
+  # at most {Caps::BREAKER_NAMES} distinct names of at most
+  # {Caps::BREAKER_NAME} bytes each. Frozen.
   class CircuitBreaker
+    @names = {}
+    @names_lock = Mutex.new
+
     # @return [String]
     attr_reader :name
     # @return [Integer] consecutive failures that open the breaker
@@ -38,6 +46,9 @@ module GazetteRunner
     def initialize(name, threshold: 5, cool_off: 60)
       @name = Options.string(name.is_a?(Symbol) ? name.to_s : name, "breaker name").dup.freeze
       raise ArgumentError, "a breaker needs a name" if @name.empty?
+      raise ArgumentError, "a breaker's name must be at most #{Caps::BREAKER_NAME} bytes" if @name.bytesize > Caps::BREAKER_NAME
+
+      CircuitBreaker.named(@name)
 
       @threshold = Options.positive_integer(threshold, "threshold", optional: false)
       @cool_off = Options.seconds(cool_off, "cool_off")
@@ -88,6 +99,24 @@ module GazetteRunner
     # @return [void]
     def record(success, probe:)
       Native.breaker_record(name, success ? true : false, probe ? true : false)
+    end
+
+    # Counts a name towards {Caps::BREAKER_NAMES}.
+    # @api private
+    # @param name [String]
+    # @return [void]
+    # @raise [ArgumentError] the name would be one too many
+    def self.named(name)
+      return if @names.key?(name)
+
+      @names_lock.synchronize do
+        if !@names.key?(name) && @names.size >= Caps::BREAKER_NAMES
+          raise ArgumentError, "more than #{Caps::BREAKER_NAMES} circuit breaker names in one process: " \
+                               "name breakers after programs, not after data"
+        end
+
+        @names[name] = true
+      end
     end
 
     # @return [String]

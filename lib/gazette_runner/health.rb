@@ -60,16 +60,20 @@ module GazetteRunner
       new(healthy: false, outcome: :ok, reason: "#{took}, but its stdout does not match #{expect.inspect}", result:)
     end
 
+    # Never raises: output that is not valid in its encoding is matched with
+    # its invalid bytes replaced, and an `expect:` whose encoding cannot be
+    # compared with the output's does not match.
     # @api private
     # @param stdout [String]
     # @param expect [Regexp, String, nil]
     # @return [Boolean]
     def self.matches?(stdout, expect)
-      case expect
-      when nil then true
-      when Regexp then expect.match?(stdout)
-      else stdout.include?(expect)
-      end
+      return true if expect.nil?
+
+      text = stdout.valid_encoding? ? stdout : stdout.scrub
+      expect.is_a?(Regexp) ? expect.match?(text) : text.include?(expect)
+    rescue EncodingError, ArgumentError
+      false
     end
 
     # @return [Boolean] true when the program exited 0 (and matched `expect:`)

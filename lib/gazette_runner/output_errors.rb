@@ -69,4 +69,19 @@ module GazetteRunner
       super("#{Redaction.program(result.argv)} printed JSON that fails its schema: #{shown}#{more}", result)
     end
   end
+
+  # A file of a {SliceResult} is gone, is no longer a regular file, or is no
+  # longer the file the slicer's answer was checked against (raised by
+  # {SliceResult#each_file}). {#result} is nil: the run ended long before.
+  class ChangedFileError < OutputError
+    # @return [String] the file's path
+    attr_reader :path
+
+    # @param path [String]
+    # @param reason [String]
+    def initialize(path, reason)
+      @path = path
+      super("#{path.inspect} changed after the slicer's answer was checked: #{reason}", nil)
+    end
+  end
 end
