@@ -46,7 +46,10 @@ module GazetteRunner
     def initialize(name, threshold: 5, cool_off: 60)
       @name = Options.string(name.is_a?(Symbol) ? name.to_s : name, "breaker name").dup.freeze
       raise ArgumentError, "a breaker needs a name" if @name.empty?
-      raise ArgumentError, "a breaker's name must be at most #{Caps::BREAKER_NAME} bytes" if @name.bytesize > Caps::BREAKER_NAME
+
+      if @name.bytesize > Caps::BREAKER_NAME
+        raise ArgumentError, "a breaker's name must be at most #{Caps::BREAKER_NAME} bytes"
+      end
 
       CircuitBreaker.named(@name)
 

@@ -134,7 +134,11 @@ module GazetteRunner
 
       def finish_fields(event)
         { program: event.program, **event.to_h.slice(*LOGGED), signal: event.result&.signal_name,
-          progress: event.progress && Caps.cut(event.progress.to_s, Caps::PROGRESS_MESSAGE), error: event.error&.class&.name }
+          progress: progress(event), error: event.error&.class&.name }
+      end
+
+      def progress(event)
+        event.progress && Caps.cut(event.progress.to_s, Caps::PROGRESS_MESSAGE)
       end
 
       # Builds nothing unless there is a logger: most hosts outside Rails have none.

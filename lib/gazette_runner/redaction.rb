@@ -42,12 +42,6 @@ module GazetteRunner
       "mariadb-dump" => %w[-p], "mongo" => %w[-p], "mongosh" => %w[-p], "mongodump" => %w[-p],
       "sshpass" => %w[-p], "redis-cli" => %w[-a]
     }.freeze
-    # The settings and their defaults: `keys` (extra Regexps or Strings naming
-    # secret keys), `flags` (extra flags whose value is a secret, for every
-    # program), `log_raw_argv` (true logs argv unredacted on the start line).
-    DEFAULTS = { keys: [].freeze, flags: [].freeze, log_raw_argv: false }.freeze
-
-    FLAG = /\A(--?)([A-Za-z][\w.-]*)(?:=(.*))?\z/m
     WHOLE_PAIR = /\A([A-Za-z_][\w.\[\]-]*)=(.+)\z/m
     PAIR = /([?&;#\s]|\A)([A-Za-z_][\w.\[\]-]*)=([^&;#\s]*)/
     HEADER = /\A\s*([A-Za-z][\w-]*)\s*:\s*(\S.*)\z/m
@@ -56,48 +50,28 @@ module GazetteRunner
     URL_USERINFO = %r{([a-z][a-z0-9+.-]*://)[^/?#\s]*@}i
     # Arguments with none of these characters can only be a flag or a plain value.
     PLAIN = %r{\A[\w/.,+-]*\z}
-    private_constant :FLAG, :WHOLE_PAIR, :PAIR, :HEADER, :JSON_MEMBER, :SCHEME_CREDENTIALS, :URL_USERINFO, :PLAIN
-
-    @settings = DEFAULTS
+    private_constant :WHOLE_PAIR, :PAIR, :HEADER, :JSON_MEMBER, :SCHEME_CREDENTIALS, :URL_USERINFO, :PLAIN
 
     class << self
-      # @return [Hash{Symbol=>Object}] the settings in force (frozen)
-      attr_reader :settings
+      # @return [Settings] the settings in force
+      def settings = @settings ||= Settings.new
 
-      # Changes the settings (every process that runs programs should configure alike).
+      # Changes the settings (configure every process that runs programs alike).
       #
       #   GazetteRunner::Redaction.configure(keys: [/\Adb_url\z/i], flags: %w[-P])
       #
-      # @param options [Hash] `keys:` (Array of Regexp or String), `flags:` (Array of String),
-      #   `log_raw_argv:` (Boolean)
-      # @return [Hash{Symbol=>Object}] the new settings
+      # @param options [Hash] any keyword of {Settings#initialize}
+      # @return [Settings] the new settings
       # @raise [ArgumentError] an unknown setting or a value of the wrong type
-      def configure(**options)
-        unknown = options.keys - DEFAULTS.keys
-        raise ArgumentError, "unknown redaction settings: #{unknown.join(", ")}" unless unknown.empty?
+      def configure(**options) = (@settings = settings.with(**options))
 
-        @settings = validated(@settings.merge(options))
-      end
-
-      # Back to {DEFAULTS}.
-      # @return [Hash{Symbol=>Object}]
-      def reset! = (@settings = DEFAULTS)
+      # Back to the defaults.
+      # @return [Settings]
+      def reset! = (@settings = Settings.new)
 
       # @param argv [Array<String>] a program and its arguments
       # @return [Array<String>] frozen: argv with every secret replaced by {REDACTED}
-      def argv(argv)
-        argv = argv.map(&:to_s)
-        flags = secret_flags(argv.first)
-        hide_next = false
-        argv.each_with_index.map do |arg, i|
-          shown = if hide_next then hidden_value(argv[i - 1], arg)
-                  elsif i.zero? then text(arg)
-                  else argument(arg, flags)
-                  end
-          hide_next = i.positive? && !hide_next && takes_secret?(arg, flags)
-          shown.freeze
-        end.freeze
-      end
+      def argv(argv) = Arguments.new(argv.map(&:to_s), settings).shown
 
       # The program alone, as error messages and log lines name it.
       # @param argv [Array<String>]
@@ -107,7 +81,7 @@ module GazetteRunner
       # What the log's start line shows: {.argv}, or argv itself with `log_raw_argv: true`.
       # @param argv [Array<String>]
       # @return [Array<String>]
-      def loggable(argv) = settings[:log_raw_argv] ? argv : self.argv(argv)
+      def loggable(argv) = settings.log_raw_argv? ? argv : self.argv(argv)
 
       # Free text (an argument alone, an exception's message) with URL
       # credentials, secret parameters, headers and Bearer/Basic credentials hidden.
@@ -127,80 +101,14 @@ module GazetteRunner
       # @param key [String] a flag's name, a parameter, variable or header name
       # @return [Boolean] true when it names a secret
       def secret_key?(key)
-        return settings[:keys].any? { |pattern| pattern.match?(key) } unless key.to_s.match?(HINT)
+        key = key.to_s
+        return settings.secret_key?(key) unless key.match?(HINT)
 
-        words = key.to_s.gsub(/([a-z\d])([A-Z])/, '\1_\2').downcase.split(/[^a-z0-9]+/).reject(&:empty?)
-        return false if words.empty?
-
-        words.last.match?(LAST_WORD) || words.join.match?(ANY_WORD) ||
-          settings[:keys].any? { |pattern| pattern.match?(key) }
+        words = key.gsub(/([a-z\d])([A-Z])/, '\1_\2').downcase.split(/[^a-z0-9]+/).reject(&:empty?)
+        words.last&.match?(LAST_WORD) || words.join.match?(ANY_WORD) || settings.secret_key?(key)
       end
 
       private
-
-      def validated(settings)
-        keys = settings[:keys]
-        unless keys.is_a?(Array) && keys.all? { |k| k.is_a?(Regexp) || k.is_a?(String) }
-          raise ArgumentError, "keys must be an Array of Regexps or Strings"
-        end
-        unless settings[:flags].is_a?(Array) && settings[:flags].all? { |f| f.is_a?(String) && f.start_with?("-") }
-          raise ArgumentError, "flags must be an Array of Strings starting with -"
-        end
-
-        keys = keys.map { |k| k.is_a?(String) ? /\A#{Regexp.escape(k)}\z/i : k }.freeze
-        { keys:, flags: settings[:flags].map { |f| f.dup.freeze }.freeze,
-          log_raw_argv: settings[:log_raw_argv] ? true : false }.freeze
-      end
-
-      def secret_flags(program) = settings[:flags] + PROGRAM_FLAGS.fetch(File.basename(program.to_s), [])
-
-      # True when the argument is a flag whose value, the next argument, is secret.
-      def takes_secret?(arg, flags)
-        return true if flags.include?(arg) || USER_FLAGS.include?(arg)
-
-        flag = arg.match(FLAG)
-        flag && flag[3].nil? && secret_key?(flag[2])
-      end
-
-      # `-u` is also Python's "unbuffered": only a `user:password` value is a secret.
-      def hidden_value(flag, value)
-        return REDACTED unless USER_FLAGS.include?(flag)
-
-        value.include?(":") ? "#{value[/\A[^:]*/]}:#{REDACTED}" : text(value)
-      end
-
-      def argument(arg, flags)
-        glued = dashed_short?(arg[0, 2]) && glued(arg, flags)
-        return glued if glued
-
-        flag = arg.match(FLAG)
-        return flag_argument(arg, flag, flags) if flag
-
-        text(arg)
-      end
-
-      def flag_argument(arg, flag, flags)
-        dashes, name, value = flag.captures
-        return arg unless value
-
-        whole = "#{dashes}#{name}"
-        shown = if flags.include?(whole) || USER_FLAGS.include?(whole) then hidden_value(whole, value)
-                elsif secret_key?(name) then REDACTED
-                else text(value)
-                end
-        "#{whole}=#{shown}"
-      end
-
-      # `-pSECRET` for a secret short flag `-p`; `-uuser:pass` for `-u`.
-      def glued(arg, flags)
-        short = arg[0, 2]
-        return unless dashed_short?(short) && arg.size > 2
-        return "#{short}#{REDACTED}" if flags.include?(short)
-
-        "#{short}#{hidden_value(short, arg[2..])}" if USER_FLAGS.include?(short) && arg.include?(":")
-      end
-
-      def dashed_short?(short) = short.match?(/\A-[A-Za-z]\z/)
 
       def inline(text)
         text.gsub(URL_USERINFO) { "#{Regexp.last_match(1)}#{REDACTED}@" }
@@ -221,3 +129,6 @@ module GazetteRunner
     end
   end
 end
+
+require_relative "redaction/settings"
+require_relative "redaction/arguments"

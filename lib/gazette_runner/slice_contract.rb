@@ -62,85 +62,113 @@ module GazetteRunner
       end
     end
 
-    module_function
+    # One answer checked against one output directory.
+    class Check
+      # @return [Problems] what the check found wrong
+      attr_reader :problems
+
+      # @param output_dir [String] an existing directory
+      def initialize(output_dir)
+        @root = File.realpath(output_dir)
+        @problems = Problems.new
+        @seen = {}
+      end
+
+      # @param document [Object] the slicer's answer
+      # @return [SliceResult, nil] nil when the answer breaks the contract (see {#problems})
+      def call(document)
+        pages = page_count(document)
+        checked = files(document, pages).each_with_index.map { |file, i| entry(file, "/files/#{i}") }
+        return unless problems.none?
+
+        SliceResult.new(page_count: pages, files: checked.map(&:first), identities: checked.map(&:last))
+      end
+
+      private
+
+      def page_count(document)
+        return problems.add("", "is #{described(document)}, not an object") unless document.is_a?(Hash)
+
+        pages = document["page_count"]
+        return pages if pages.is_a?(Integer) && pages >= 0
+
+        problems.add("/page_count", "is #{described(pages)}, not an Integer >= 0")
+      end
+
+      def files(document, pages)
+        files = document["files"] if document.is_a?(Hash)
+        return problems.add("/files", "is #{described(files)}, not an Array") || [] unless files.is_a?(Array)
+
+        problems.add("/files", "has #{files.size} entries for page_count #{pages}") if pages && files.size != pages
+        files
+      end
+
+      # [real path, [dev, ino]], or nil with a violation recorded.
+      def entry(file, pointer)
+        return problems.add(pointer, "not checked") if problems.full?
+        return problems.add(pointer, "is #{described(file)}, not a file name") unless file.is_a?(String) && !file.empty?
+        return problems.add(pointer, "#{named(file)} contains a NUL byte") if file.include?("\0")
+
+        regular_file(file, pointer)
+      end
+
+      def regular_file(file, pointer)
+        path = File.realpath(File.absolute_path(file, @root)) # absolute_path: "~" is a name like any other
+        identity = inside?(path) ? opened_identity(path) : nil
+        refusal = refusal(file, path, identity)
+        return problems.add(pointer, refusal) if refusal
+
+        @seen[identity] = pointer
+        [path, identity]
+      rescue SystemCallError, ArgumentError, EncodingError => e
+        problems.add(pointer, "#{named(file)} cannot be resolved (#{reason(e)})")
+      end
+
+      # An Errno's message repeats the whole path: its description alone.
+      def reason(error) = error.is_a?(SystemCallError) ? error.class.new.message : Caps.cut(error.message, Caps::NAME)
+
+      def refusal(file, path, identity)
+        if !inside?(path) then "#{named(file)} resolves to #{named(path)}, outside #{@root}"
+        elsif identity.nil? then "#{named(file)} is a #{File.lstat(path).ftype}, not a regular file"
+        elsif @seen.key?(identity) then "#{named(file)} is the same file as #{@seen[identity]}"
+        end
+      end
+
+      def inside?(path) = path.start_with?(@root == "/" ? "/" : "#{@root}/")
+
+      # [dev, ino] when path is a regular file, checked on the opened descriptor
+      # (a FIFO or a device is never opened: lstat says what it is first).
+      def opened_identity(path)
+        return unless File.lstat(path).file?
+
+        File.open(path, SliceResult::OPEN_FLAGS) do |io|
+          stat = io.stat
+          stat.file? ? [stat.dev, stat.ino].freeze : nil
+        end
+      end
+
+      # A child-controlled name as an error message quotes it: cut and escaped.
+      def named(name) = Caps.cut(name, Caps::NAME).inspect
+
+      # What a non-String answer is, without quoting all of it.
+      def described(value)
+        case value
+        when Array then "an Array of #{value.size} elements"
+        when Hash then "an object of #{value.size} members"
+        when nil then "null"
+        else "#{Caps.cut(value.inspect, 40)} (#{value.class.name})"
+        end
+      end
+    end
 
     # @param document [Object] the slicer's answer, already valid against {SCHEMA}
     # @param output_dir [String]
     # @param result [Result]
     # @return [SliceResult]
     # @raise [SchemaError] the answer breaks the contract
-    def check(document, output_dir, result)
-      root = File.realpath(output_dir)
-      problems = Problems.new
-      pages, files = shape(document, problems)
-      seen = {}
-      checked = files.each_with_index.map do |file, i|
-        problems.full? ? problems.add("/files/#{i}", "not checked") : regular_file(file, root, "/files/#{i}", problems, seen)
-      end
-      raise SchemaError.new(result, problems.violations) unless problems.none?
-
-      SliceResult.new(page_count: pages, files: checked.map(&:first), identities: checked.map(&:last))
-    end
-
-    # The page count and the file list, or violations when they are not an
-    # Integer and an Array of the same size.
-    def shape(document, problems)
-      pages, files = document.values_at("page_count", "files") if document.is_a?(Hash)
-      problems.add("", "is #{described(document)}, not an object") unless document.is_a?(Hash)
-      problems.add("/page_count", "is #{described(pages)}, not an Integer >= 0") unless pages.is_a?(Integer) && pages >= 0
-      problems.add("/files", "is #{described(files)}, not an Array") unless files.is_a?(Array)
-      return [pages, []] unless files.is_a?(Array)
-
-      problems.add("/files", "has #{files.size} entries for page_count #{pages}") if pages.is_a?(Integer) && files.size != pages
-      [pages, files]
-    end
-
-    # [real path, [dev, ino]] of a regular file inside root named once, or nil with a violation recorded.
-    def regular_file(file, root, pointer, problems, seen) # rubocop:disable Metrics/MethodLength
-      return problems.add(pointer, "is #{described(file)}, not a file name") unless file.is_a?(String) && !file.empty?
-      return problems.add(pointer, "#{named(file)} contains a NUL byte") if file.include?("\0")
-
-      path = File.realpath(File.absolute_path(file, root))
-      return problems.add(pointer, "#{named(file)} resolves to #{named(path)}, outside #{root}") unless inside?(path, root)
-
-      identity = opened_identity(path)
-      return problems.add(pointer, "#{named(file)} is #{kind(path)}, not a regular file") unless identity
-      return problems.add(pointer, "#{named(file)} is the same file as #{seen[identity]}") if seen.key?(identity)
-
-      seen[identity] = pointer
-      [path, identity]
-    rescue SystemCallError, ArgumentError, EncodingError => e
-      # An Errno's message repeats the whole path: its description alone.
-      reason = e.is_a?(SystemCallError) ? e.class.new.message : Caps.cut(e.message, Caps::NAME)
-      problems.add(pointer, "#{named(file)} cannot be resolved (#{reason})")
-    end
-
-    def inside?(path, root) = path.start_with?(root == "/" ? "/" : "#{root}/") && path != root
-
-    # [dev, ino] when path is a regular file, checked on the opened descriptor
-    # (a FIFO or a device is never opened: lstat says what it is first).
-    def opened_identity(path)
-      return unless File.lstat(path).file?
-
-      File.open(path, SliceResult::OPEN_FLAGS) do |io|
-        stat = io.stat
-        stat.file? ? [stat.dev, stat.ino].freeze : nil
-      end
-    end
-
-    def kind(path) = "a #{File.lstat(path).ftype}"
-
-    # A child-controlled name as an error message quotes it: cut and escaped.
-    def named(name) = Caps.cut(name, Caps::NAME).inspect
-
-    # What a non-String answer is, without quoting all of it.
-    def described(value)
-      case value
-      when Array then "an Array of #{value.size} elements"
-      when Hash then "an object of #{value.size} members"
-      when nil then "null"
-      else "#{Caps.cut(value.inspect, 40)} (#{value.class.name})"
-      end
+    def self.check(document, output_dir, result)
+      check = Check.new(output_dir)
+      check.call(document) || raise(SchemaError.new(result, check.problems.violations))
     end
   end
 end

@@ -14,8 +14,9 @@ RSpec.describe "hostile output, bounded cost" do
   caps = GazetteRunner::Caps
 
   # A child whose stderr carries one PROGRESS line with a 2 MB message, then waits.
-  HUGE_PROGRESS = ["sh", "-c", "{ printf 'PROGRESS 50 '; head -c 2000000 /dev/zero | tr '\\0' x; echo; } >&2; " \
-                               "exec sleep 5"].freeze
+  let(:huge_progress) do
+    ["sh", "-c", "{ printf 'PROGRESS 50 '; head -c 2000000 /dev/zero | tr '\\0' x; echo; } >&2; exec sleep 5"]
+  end
 
   before do
     @log = StringIO.new
@@ -27,7 +28,9 @@ RSpec.describe "hostile output, bounded cost" do
   def longest_log_line = @log.string.lines.map(&:bytesize).max
 
   it "keeps 5 MB of stderr out of the error message and the log: only the tail" do
-    error = error_from { GazetteRunner.run!(["sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' y >&2; exit 1"], timeout: 10) }
+    error = error_from do
+      GazetteRunner.run!(["sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' y >&2; exit 1"], timeout: 10)
+    end
     expect(error).to be_a(GazetteRunner::ExitError)
     expect(error.result.stderr.bytesize).to eq(5_000_000)
     expect(error.message.bytesize).to be <= caps::STDERR_TAIL + 100
@@ -36,7 +39,9 @@ RSpec.describe "hostile output, bounded cost" do
   end
 
   it "logs at most Caps::PROGRESS_MESSAGE bytes of a 2 MB progress message" do
-    expect(error_from { GazetteRunner.run(HUGE_PROGRESS, timeout: 1, kill_after: 0.1) }).to be_a(GazetteRunner::TimeoutError)
+    expect(error_from do
+             GazetteRunner.run(huge_progress, timeout: 1, kill_after: 0.1)
+           end).to be_a(GazetteRunner::TimeoutError)
     expect(@log.string).to include('"progress":"50% xxx')
     expect(longest_log_line).to be <= caps::PROGRESS_MESSAGE + 1024
   end
@@ -55,7 +60,7 @@ RSpec.describe "hostile output, bounded cost" do
     let(:config) { GazetteRunner::Fleet::Config.new(prefix: "amplify:#{rand(1 << 30)}:") }
 
     it "publishes, shows and serves a 2 MB progress message in a few KB" do
-      runner = Thread.new { GazetteRunner.run(HUGE_PROGRESS, timeout: 10) }
+      runner = Thread.new { GazetteRunner.run(huge_progress, timeout: 10) }
       eventually(within: 5) { GazetteRunner.running.any?(&:progress) } or raise "no progress came"
       GazetteRunner::Fleet::Publisher.new(redis: @server.client, config:).publish_once
       snapshot = @server.client.get(config.key("process", "#{config.host}:#{Process.pid}"))
@@ -64,8 +69,8 @@ RSpec.describe "hostile output, bounded cost" do
       json = Rack::MockRequest.new(web).get(GazetteRunner::Web::JSON_PATH).body
       expect(snapshot).to include("xxxx")
       expect(snapshot.bytesize).to be < caps::PROGRESS_MESSAGE + 8192
-      expect(page.bytesize).to be < caps::PROGRESS_MESSAGE + 64 * 1024 # the page itself is ~30 KB
-      expect(json.bytesize).to be < (2 * caps::PROGRESS_MESSAGE) + 64 * 1024
+      expect(page.bytesize).to be < caps::PROGRESS_MESSAGE + (64 * 1024) # the page itself is ~30 KB
+      expect(json.bytesize).to be < (2 * caps::PROGRESS_MESSAGE) + (64 * 1024)
     ensure
       GazetteRunner.running.each { |child| Process.kill(:KILL, -child.pid) rescue nil } # rubocop:disable Style/RescueModifier
       runner&.join(5)

@@ -115,7 +115,7 @@ RSpec.describe "secrets in argv", :scratch_dir do
 
     it "hides them from Redis, the page and stats.json while the program runs" do
       runner = Thread.new { GazetteRunner.run(argv("echo 'PROGRESS 5 working' >&2; exec sleep 5"), timeout: 10) }
-      eventually(within: 5) { GazetteRunner.running.any? { |child| child.progress } } or raise "no child"
+      eventually(within: 5) { GazetteRunner.running.any?(&:progress) } or raise "no child"
       GazetteRunner::Fleet::Publisher.new(redis: @server.client, config:).publish_once
       redis = @server.client
       stored = redis.keys("#{config.prefix}*").map { |key| [key, redis.type(key) == "string" ? redis.get(key) : ""] }
@@ -137,7 +137,7 @@ RSpec.describe "secrets in argv", :scratch_dir do
       @server.client.set(config.key("process", "old:1"), JSON.generate(raw), px: 10_000)
       @server.client.zadd(config.key("processes"), raw["at"], "old:1")
       web = GazetteRunner::Web.new(redis: @server.client, config:)
-      body = Rack::MockRequest.new(web).get("/").body + Rack::MockRequest.new(web).get(GazetteRunner::Web::JSON_PATH).body
+      body = ["/", GazetteRunner::Web::JSON_PATH].map { |path| Rack::MockRequest.new(web).get(path).body }.join
       expect(body).to include("--pages")
       expect(leaked(body)).to eq([])
     end

@@ -76,9 +76,9 @@ RSpec.describe "hostile slicer answers", :scratch_dir do
     touch("a.pdf")
     [1, nil, ["a.pdf"], { "path" => "a.pdf" }, true].each do |entry|
       refusal("page_count" => 1, "files" => [entry])
-      problems = GazetteRunner::SliceContract::Problems.new
-      GazetteRunner::SliceContract.regular_file(entry, @out, "/files/0", problems, {})
-      expect(problems.listed.map(&:message)).to match([/is .*, not a file name/]), entry.inspect
+      check = GazetteRunner::SliceContract::Check.new(@out)
+      expect(check.call("page_count" => 1, "files" => [entry])).to be_nil
+      expect(check.problems.violations.map(&:to_s)).to match([%r{\A/files/0: is .*, not a file name\z}]), entry.inspect
     end
   end
 
@@ -101,7 +101,8 @@ RSpec.describe "hostile slicer answers", :scratch_dir do
     error = nil
     took = elapsed { error = refusal("page_count" => files.size, "files" => files) }
     expect(error.errors.size).to eq(GazetteRunner::Caps::VIOLATIONS + 1)
-    expect(error.errors.last.message).to eq("and #{files.size - GazetteRunner::Caps::VIOLATIONS} more problems, not listed")
+    rest = files.size - GazetteRunner::Caps::VIOLATIONS
+    expect(error.errors.last.message).to eq("and #{rest} more problems, not listed")
     expect(took).to be < time_bound(5)
   end
 

@@ -21,12 +21,9 @@ module GazetteRunner
         # @param now [Float] Unix time
         # @return [Hash{String=>Object}]
         def take(config, breakers: [], now: Time.now.to_f)
-          running = GazetteRunner.running
-          jobs = Jobs.all
           { "id" => "#{config.host}:#{Process.pid}", "host" => config.host, "pid" => Process.pid, "at" => now,
-            "rss" => rss(Process.pid), "fds" => fds, "children" => children(config, running),
-            "children_total" => running.size, "jobs" => jobs.first(Caps::SNAPSHOT_ROWS).map { |job| job(job) },
-            "jobs_total" => jobs.size, "breakers" => breakers.first(Caps::SNAPSHOT_ROWS).map { |name| breaker(name) },
+            "rss" => rss(Process.pid), "fds" => fds, **rows(config),
+            "breakers" => breakers.first(Caps::SNAPSHOT_ROWS).map { |name| breaker(name) },
             "stats" => GazetteRunner.stats.to_h }
         end
 
@@ -49,12 +46,14 @@ module GazetteRunner
         # @param snapshot [Hash{String=>Object}] as {.take} returns it
         # @return [void]
         def write(redis, config, snapshot)
-          id = snapshot.fetch("id")
-          redis.set(config.key("process", id), json(snapshot), px: (config.ttl * 1000).ceil)
-          redis.zadd(config.key("processes"), snapshot.fetch("at"), id)
-          redis.zremrangebyscore(config.key("processes"), "-inf", snapshot.fetch("at") - (config.ttl * 10))
+          id, at = snapshot.fetch_values("id", "at")
+          ttl = config.ttl
+          redis.set(config.key("process", id), json(snapshot), px: (ttl * 1000).ceil)
+          list = config.key("processes")
+          redis.zadd(list, at, id)
+          redis.zremrangebyscore(list, "-inf", at - (ttl * 10))
           # The list outlives its members by as long as it keeps them, and no longer.
-          redis.pexpire(config.key("processes"), (config.ttl * 10_000).ceil)
+          redis.pexpire(list, (ttl * 10_000).ceil)
         end
 
         # @param pid [Integer]
@@ -75,6 +74,13 @@ module GazetteRunner
         end
 
         private
+
+        def rows(config)
+          running = GazetteRunner.running
+          jobs = Jobs.all
+          { "children" => children(config, running), "children_total" => running.size,
+            "jobs" => jobs.first(Caps::SNAPSHOT_ROWS).map { |job| job(job) }, "jobs_total" => jobs.size }
+        end
 
         def children(config, running)
           running.first(Caps::SNAPSHOT_ROWS).map do |child|

@@ -70,14 +70,16 @@ module GazetteRunner
         # @param snapshot [Hash{String=>Object}]
         # @return [Hash{String=>Object}]
         def shown(snapshot)
-          children = Array(snapshot["children"]).first(Caps::SNAPSHOT_ROWS).map do |child|
-            child.merge("argv" => Redaction.argv(Array(child["argv"])).map { |arg| Caps.cut(arg, Caps::ARGUMENT) },
-                        "progress" => child["progress"] && shown_progress(child["progress"]))
-          end
+          children = Array(snapshot["children"]).first(Caps::SNAPSHOT_ROWS).map { |child| shown_child(child) }
           snapshot.merge("children" => children, "jobs" => Array(snapshot["jobs"]).first(Caps::SNAPSHOT_ROWS))
         end
 
         private
+
+        def shown_child(child)
+          child.merge("argv" => Redaction.argv(Array(child["argv"])).map { |arg| Caps.cut(arg, Caps::ARGUMENT) },
+                      "progress" => child["progress"] && shown_progress(child["progress"]))
+        end
 
         def shown_progress(progress)
           message = progress["message"]
@@ -107,7 +109,7 @@ module GazetteRunner
       def initialize(config, now, snapshots:, windows:, alerts: {}, measured: nil, dead_recent: 0) # rubocop:disable Metrics/ParameterLists,Metrics/AbcSize,Metrics/CyclomaticComplexity
         @config = config
         @now = now
-        @processes = snapshots.map { |snapshot| View.shown(snapshot) }.sort_by { |p| [p["host"].to_s, p["pid"].to_i] }
+        @processes = snapshots.map { View.shown(_1) }.sort_by { |p| [p["host"].to_s, p["pid"].to_i] }
         @peak_rss = windows.to_h.transform_values { |hash| hash["rss"].to_i }.select { |_, rss| rss.positive? }
         @windows = windows.reject { |_, hash| hash.empty? }.map { |start, hash| View.window(start, hash) }
         @alerts = alerts.transform_values { |json| JSON.parse(json) }

@@ -119,7 +119,8 @@ module GazetteRunner
 
         rows = @view.jobs.map do |job|
           over = job["elapsed"] > @view.config.long_job_seconds
-          row([cell(text(job["host"])), cell(h(job["worker_pid"]), "n"), cell(text(job["class"])), cell(text(job["queue"])),
+          row([cell(text(job["host"])), cell(h(job["worker_pid"]), "n"), cell(text(job["class"])),
+               cell(text(job["queue"])),
                cell("<code>#{text(job["jid"])}</code>"), cell(h(duration(job["elapsed"])), over ? "n bad" : "n")])
         end
         "<h2>Jobs running</h2>#{table("jobs", %w[Host Worker Job Queue JID Elapsed], rows, "")}"
