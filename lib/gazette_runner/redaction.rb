@@ -28,10 +28,10 @@ module GazetteRunner
     # What a hidden value becomes.
     REDACTED = "[redacted]"
     # Last words of a key that name a secret.
-    LAST_WORD = /\A(?:\w*(?:token|apikey|key|cookie|sessionid)|pass|passwd|pwd|pw|creds|auth|oauth|
-                    authorization|authentication|bearer|dsn|sig|signature|otp)\z/x
+    LAST_WORD = /\A(?:\w*(?:token|key|cookie|passwd|pwd|auth|signature)|pass|pw|creds|
+                    authorization|authentication|bearer|dsn|sig|otp)\z/x
     # Words that name a secret wherever they appear in a key.
-    ANY_WORD = /password|passphrase|secret|credential/
+    ANY_WORD = /password|passphrase|secret|credential|sessionid|apikey|privatekey/
     # Every key that names a secret contains one of these (a quick first test).
     HINT = /key|pass|pw|auth|token|cookie|session|bearer|dsn|sig|otp|secret|credential|creds/i
     # Flags whose value is `user:password`: the password part is hidden.
