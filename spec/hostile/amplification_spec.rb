@@ -69,8 +69,8 @@ RSpec.describe "hostile output, bounded cost" do
       json = Rack::MockRequest.new(web).get(GazetteRunner::Web::JSON_PATH).body
       expect(snapshot).to include("xxxx")
       expect(snapshot.bytesize).to be < caps::PROGRESS_MESSAGE + 8192
-      expect(page.bytesize).to be < caps::PROGRESS_MESSAGE + (64 * 1024) # the page itself is ~30 KB
-      expect(json.bytesize).to be < (2 * caps::PROGRESS_MESSAGE) + (64 * 1024)
+      expect(page.bytesize).to be < caps::PROGRESS_MESSAGE + (16 * 1024) # measured: 6.2 KB
+      expect(json.bytesize).to be < (2 * caps::PROGRESS_MESSAGE) + (16 * 1024) # measured: 4.8 KB
     ensure
       GazetteRunner.running.each { |child| Process.kill(:KILL, -child.pid) rescue nil } # rubocop:disable Style/RescueModifier
       runner&.join(5)
