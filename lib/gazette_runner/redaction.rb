@@ -98,6 +98,12 @@ module GazetteRunner
         inline(text)
       end
 
+      # An exception as a log line may show it: its class and its message,
+      # with secrets hidden ({.text}) and cut to {Caps::LOG_VALUE} bytes.
+      # @param error [Exception]
+      # @return [String]
+      def error(error) = "#{error.class}: #{Caps.cut(text(error.message), Caps::LOG_VALUE)}"
+
       # @param key [String] a flag's name, a parameter, variable or header name
       # @return [Boolean] true when it names a secret
       def secret_key?(key)

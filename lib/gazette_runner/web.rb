@@ -75,8 +75,7 @@ module GazetteRunner
     # The body says nothing of the cause (a Redis address, a password in a
     # URL, an exception): only the log does, redacted.
     def unavailable(error)
-      GazetteRunner.logger&.error("gazette_runner web: cannot read the fleet: #{error.class}: " \
-                                  "#{Caps.cut(Redaction.text(error.message), Caps::LOG_VALUE)}")
+      GazetteRunner.logger&.error("gazette_runner web: cannot read the fleet: #{Redaction.error(error)}")
       respond(503, "text/plain; charset=utf-8", UNAVAILABLE)
     end
 

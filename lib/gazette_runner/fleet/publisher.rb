@@ -130,8 +130,7 @@ module GazetteRunner
 
       def failed(error)
         @last_error = error
-        GazetteRunner.logger&.warn("gazette_runner fleet: publishing failed: #{error.class}: " \
-                                   "#{Caps.cut(Redaction.text(error.message), Caps::LOG_VALUE)}")
+        GazetteRunner.logger&.warn("gazette_runner fleet: publishing failed: #{Redaction.error(error)}")
       end
     end
   end
