@@ -78,7 +78,7 @@ RSpec.describe "mounting the dashboard", :scratch_dir do
           "sidekiq, none" => Rack::MockRequest.new(app).get("/sidekiq/").status,
           "sidekiq" => Rack::MockRequest.new(app).get("/sidekiq/", ok).status,
         }
-        %w[/gazette/ /gazette/stats.json].each do |path|
+        %w[/gazette/ /gazette/stats.json /sidekiq/gazette /sidekiq/gazette/stats.json].each do |path|
           response = Rack::MockRequest.new(app).get(path, ok)
           answers[path] = [response.status, response.headers["x-content-type-options"]]
         end
@@ -88,7 +88,9 @@ RSpec.describe "mounting the dashboard", :scratch_dir do
       expect(status).to be_success, err
       expect(JSON.parse(out)).to eq("none" => 401, "wrong password" => 401, "wrong user" => 401,
                                     "sidekiq, none" => 401, "sidekiq" => 200,
-                                    "/gazette/" => [200, "nosniff"], "/gazette/stats.json" => [200, "nosniff"])
+                                    "/gazette/" => [200, "nosniff"], "/gazette/stats.json" => [200, "nosniff"],
+                                    "/sidekiq/gazette" => [200, "nosniff"],
+                                    "/sidekiq/gazette/stats.json" => [200, "nosniff"])
     end
 
     it "never Marshal-loads a cookie signed with the old fallback secret (\"x\" * 64)" do

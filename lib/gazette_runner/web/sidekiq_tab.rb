@@ -20,11 +20,25 @@ module GazetteRunner
         def registered(web_application)
           web_application.get(PATH) do
             html = Page.new(SidekiqTab.current_app.view, base: "#{root_path}#{PATH.delete_prefix("/")}").fragment
-            erb("<%= gazette_page %>", locals: { gazette_page: html })
+            [200, SidekiqTab.headers("text/html", "Content-Language" => locale),
+             [erb("<%= gazette_page %>", locals: { gazette_page: html })]]
           end
           web_application.get("#{PATH}#{JSON_PATH}") do
-            json(SidekiqTab.current_app.view.to_h)
+            [200, SidekiqTab.headers("application/json"), [JSON.generate(SidekiqTab.current_app.view.to_h)]]
           end
+        end
+
+        # Sidekiq's own headers for a page (its Content-Security-Policy
+        # included), plus `X-Content-Type-Options: nosniff`.
+        # @param type [String] the Content-Type
+        # @param more [Hash{String=>String}]
+        # @return [Hash{String=>String}]
+        def headers(type, more = {})
+          headers = { "Content-Type" => type, "Cache-Control" => "private, no-store",
+                      "X-Content-Type-Options" => "nosniff" }
+          csp = defined?(::Sidekiq::WebApplication::CSP_HEADER) && ::Sidekiq::WebApplication::CSP_HEADER
+          headers["Content-Security-Policy"] = csp if csp
+          headers.merge(more)
         end
 
         # @return [Web] {.app}, or one on Sidekiq's own Redis pool
