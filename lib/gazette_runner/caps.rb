@@ -9,6 +9,9 @@ module GazetteRunner
   module Caps
     # Bytes of stderr kept in {Result#stderr_tail}, error messages and the log's stderr_tail line.
     STDERR_TAIL = 2048
+    # Bytes of invalid JSON output that {InvalidJsonError#raw} shows (the
+    # message itself quotes the core's 40-byte excerpt).
+    RAW_JSON = 64 * 1024
     # Bytes of a progress message forwarded (log lines, fleet snapshots, the page);
     # the same bound as the core's.
     PROGRESS_MESSAGE = 1024

@@ -24,8 +24,8 @@ module GazetteRunner
 
   # Standard output is not exactly one JSON document.
   class InvalidJsonError < OutputError
-    # How many bytes of the raw output {#raw} keeps.
-    RAW_BYTES = 64 * 1024
+    # How many bytes of the raw output {#raw} shows ({Caps::RAW_JSON}).
+    RAW_BYTES = Caps::RAW_JSON
 
     # @return [Integer] 1-based line of the error
     attr_reader :line
