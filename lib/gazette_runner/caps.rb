@@ -39,33 +39,33 @@ module GazetteRunner
     # Bytes of a circuit breaker's name.
     BREAKER_NAME = 256
 
-    # The marker that ends (or starts) a cut text; it says how much was left out.
+    # The marker that ends a cut text; it says how much was left out.
     MARKER = "…[%d bytes cut]"
     private_constant :MARKER
 
     module_function
 
-    # `text` cut to at most `bytes` bytes, on a character boundary, as valid
-    # UTF-8 (invalid bytes replaced), with a marker saying how many bytes were
-    # cut. The result is at most `bytes` plus the marker (< 30 bytes) long.
+    # The start of `text`, at most `bytes` bytes of it, as valid UTF-8
+    # (invalid bytes, and a character the cut splits, replaced), followed by
+    # a marker saying how many bytes were cut: at most `bytes` + 30 bytes in
+    # all. (Stderr tails keep the end instead: {Result.tail}.)
     # @param text [String, #to_s]
     # @param bytes [Integer] how many bytes of the text to keep
-    # @param keep [Symbol] :head keeps the start, :tail keeps the end
     # @return [String] frozen, UTF-8
-    def cut(text, bytes, keep: :head)
+    def cut(text, bytes)
       text = text.to_s
       return utf8(text) if text.bytesize <= bytes
 
-      dropped = text.bytesize - bytes
-      kept = utf8(keep == :tail ? text.byteslice(-bytes, bytes) : text.byteslice(0, bytes))
-      (keep == :tail ? "#{format(MARKER, dropped)}#{kept}" : "#{kept}#{format(MARKER, dropped)}").freeze
+      "#{utf8(text.byteslice(0, bytes))}#{format(MARKER, text.bytesize - bytes)}".freeze
     end
 
     # @param text [String]
     # @return [String] frozen, valid UTF-8 (a cut may split a character: its pieces are replaced)
     def utf8(text)
       text = text.dup.force_encoding(Encoding::UTF_8) unless text.encoding == Encoding::UTF_8
-      text.valid_encoding? ? text.dup.freeze : text.scrub.freeze
+      return text.scrub.freeze unless text.valid_encoding?
+
+      text.frozen? ? text : text.dup.freeze
     end
   end
 end

@@ -92,7 +92,9 @@ module GazetteRunner
     end
 
     class << self
-      # The end of `text`, at most {TAIL_BYTES} bytes, starting at a line boundary where possible.
+      # The end of `text`, at most {TAIL_BYTES} bytes, starting at a line
+      # boundary where possible (the end is what explains a failure; every
+      # other cap keeps the start, with {Caps.cut}).
       # @api private
       def tail(text)
         return text if text.bytesize <= TAIL_BYTES
