@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
 require_relative "gazette_runner/version"
+require_relative "gazette_runner/caps"
+require_relative "gazette_runner/redaction"
 require_relative "gazette_runner/errors"
 require_relative "gazette_runner/progress"
 require_relative "gazette_runner/result"

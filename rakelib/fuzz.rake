@@ -1,7 +1,10 @@
 # frozen_string_literal: true
 
+require "rbconfig"
+
 # Coverage-guided fuzzing of the core with cargo-fuzz (libFuzzer). Not part of
 # the default task: it needs the nightly toolchain and minutes per target.
+# `rake fuzz` ends with `fuzz:ruby`, the Ruby side's property specs run long.
 FUZZ_TARGETS = %w[output_validation command_description].freeze
 FUZZ_SECONDS = 60
 
@@ -22,6 +25,7 @@ task :fuzz, [:seconds] => "fuzz:install" do |_task, args|
     # Keep going after a crash so one run reports on every target.
     sh("cargo", "+nightly", "fuzz", "run", target, grown, "fuzz/corpus/#{target}", "--", *flags) { |ok, _| ok }
   end
+  Rake::Task["fuzz:ruby"].invoke
   next if crashed.empty?
 
   abort "fuzz: #{crashed.join(", ")} failed; a crash leaves its input in fuzz/artifacts/<target>/ " \
@@ -29,6 +33,18 @@ task :fuzz, [:seconds] => "fuzz:install" do |_task, args|
 end
 
 namespace :fuzz do
+  # The Ruby side's properties (the slice contract over generated trees and
+  # answers, redaction over generated secrets) are specs that run a few
+  # hundred cases in every `rspec`; here they run RUNS cases each.
+  desc "Run the Ruby property specs (slice contract, redaction) for RUNS cases each (default 20000)"
+  task :ruby, [:runs] => :compile do |_task, args|
+    runs = Integer(args[:runs] || 20_000)
+    abort "fuzz:ruby: runs must be positive, got #{runs}" unless runs.positive?
+
+    sh({ "GAZETTE_PROPERTY_RUNS" => runs.to_s }, RbConfig.ruby, "-S", "rspec",
+       "spec/hostile/slice_contract_property_spec.rb", "spec/hostile/redaction_property_spec.rb")
+  end
+
   desc "Install cargo-fuzz unless cargo already has it"
   task :install do
     next if system("cargo", "fuzz", "--version", out: File::NULL, err: File::NULL)

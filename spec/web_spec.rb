@@ -107,7 +107,7 @@ RSpec.describe GazetteRunner::Web, :sidekiq, if: RedisServer.available? do
     broken = described_class.new(redis: nobody, config:)
     status, _, body = broken.call("PATH_INFO" => "/", "SCRIPT_NAME" => "/gazette")
     expect(status).to eq(503)
-    expect(body.join).to include("cannot read the fleet")
+    expect(body.join).to eq(GazetteRunner::Web::UNAVAILABLE)
   end
 
   it "mounts as a tab of Sidekiq's web UI, registered with its version's API, its style allowed by its CSP" do

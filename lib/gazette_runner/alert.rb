@@ -57,7 +57,7 @@ module GazetteRunner
     def inspect = "#<#{self.class.name} #{name} #{state} value=#{value.inspect} threshold=#{threshold.inspect}>"
 
     @handlers = Listeners.new do |error|
-      GazetteRunner.logger&.error("gazette_runner alert handler failed: #{error.class}: #{error.message}")
+      GazetteRunner.logger&.error("gazette_runner alert handler failed: #{Redaction.error(error)}")
     end
 
     class << self

@@ -20,18 +20,22 @@ module GazetteRunner
   # starts with its parent's states, minus any probe in flight (that probe
   # runs in the parent).
   #
-  # At most {MAX_NAMES} names are kept; past that the least recently used
-  # closed breaker is forgotten (an open one never is), so names made up at
-  # run time cannot grow the table without bound.
+  # At most {Caps::BREAKER_NAMES} names are kept, each at most
+  # {Caps::BREAKER_NAME} bytes; past that the least recently used closed
+  # breaker is forgotten (an open one never is), so names made up at run time
+  # cannot grow the table without bound. Name breakers after programs, not data.
   #
   # A failure is any outcome but `:ok` (see {GazetteRunner.subscribe}) —
   # including a plain {GazetteRunner.run} whose program exits non-zero —
   # except `:interrupted` and `:callback_error`, which say nothing about the
   # program and count neither way (an interrupted probe counts as failed, so
-  # the breaker stays open rather than closing on no evidence). Frozen.
+  # the breaker stays open rather than closing on no evidence).
+  #
+  # The native table keeps one small entry per name for the life of the
+  # process, so names must come from code, not from data: a process may use
+  # at most {Caps::BREAKER_NAMES} distinct names of at most
+  # {Caps::BREAKER_NAME} bytes each. Frozen.
   class CircuitBreaker
-    # The most breaker names one process keeps.
-    MAX_NAMES = 1000
 
     # @return [String]
     attr_reader :name
@@ -47,6 +51,9 @@ module GazetteRunner
     def initialize(name, threshold: 5, cool_off: 60)
       @name = Options.string(name.is_a?(Symbol) ? name.to_s : name, "breaker name").dup.freeze
       raise ArgumentError, "a breaker needs a name" if @name.empty?
+      if @name.bytesize > Caps::BREAKER_NAME
+        raise ArgumentError, "a breaker's name must be at most #{Caps::BREAKER_NAME} bytes"
+      end
 
       @threshold = Options.number(threshold, "threshold")
       @cool_off = Options.number(cool_off, "cool_off")
@@ -100,6 +107,24 @@ module GazetteRunner
     # @return [void]
     def record(success, probe:)
       Table.with(self) { |breaker| breaker.record(success, probe, Deadline.now) }
+    end
+
+    # Counts a name towards {Caps::BREAKER_NAMES}.
+    # @api private
+    # @param name [String]
+    # @return [void]
+    # @raise [ArgumentError] the name would be one too many
+    def self.named(name)
+      return if @names.key?(name)
+
+      @names_lock.synchronize do
+        if !@names.key?(name) && @names.size >= Caps::BREAKER_NAMES
+          raise ArgumentError, "more than #{Caps::BREAKER_NAMES} circuit breaker names in one process: " \
+                               "name breakers after programs, not after data"
+        end
+
+        @names[name] = true
+      end
     end
 
     # @return [String]
@@ -216,7 +241,7 @@ module GazetteRunner
         def fetch(breaker)
           state = @states.delete(breaker.name) || State.new(breaker.threshold, breaker.cool_off)
           @states[breaker.name] = state
-          forget_one if @states.size > MAX_NAMES
+          forget_one if @states.size > Caps::BREAKER_NAMES
           state
         end
 

@@ -87,7 +87,7 @@ module GazetteRunner
     def self.describe(result, timeout, returned_after)
       signals = { "SIGTERM" => result.terminated_at, "SIGKILL" => result.killed_at }.compact
       sent = signals.map { |name, at| "#{name} at #{format("%.3f", at)} s; " }.join
-      "#{result.argv.first} timed out after #{format("%.3g", timeout)} s (#{sent}ended by #{ending(result)}" \
+      "#{Redaction.program(result.argv)} timed out after #{format("%.3g", timeout)} s (#{sent}ended by #{ending(result)}" \
         "#{late_return(signals.values.max, returned_after)}); #{Result.tail_note(result.stderr)}"
     end
 
@@ -130,7 +130,7 @@ module GazetteRunner
     def initialize(result, stream, limit)
       @result = result
       @stream = stream
-      super("#{result.argv.first} wrote more than #{limit} bytes to #{stream}; it was ended")
+      super("#{Redaction.program(result.argv)} wrote more than #{limit} bytes to #{stream}; it was ended")
     end
   end
 
@@ -143,7 +143,7 @@ module GazetteRunner
     def initialize(result)
       @result = result
       how = result.signal ? "was killed by #{result.signal_name}" : "exited with #{result.exit_code.inspect}"
-      super("#{result.argv.first} #{how}; #{Result.tail_note(result.stderr)}")
+      super("#{Redaction.program(result.argv)} #{how}; #{Result.tail_note(result.stderr)}")
     end
 
     # @return [Integer, nil] the exit code, nil when a signal ended it

@@ -32,8 +32,6 @@ module GazetteRunner
 
     # @return [Symbol] one of {OUTCOMES}
     attr_reader :outcome
-    # @return [Array<String>] the program and its arguments (env values never appear in events)
-    attr_reader :argv
     # @return [Integer, nil] the program's pid; nil when none was started
     attr_reader :pid
     # @return [Integer, nil]
@@ -102,6 +100,15 @@ module GazetteRunner
     # @return [String] {NAME}
     def name = NAME
 
+    # The program and its arguments as they may leave the process: secrets
+    # hidden by {Redaction.argv} (env values never appear in events). The
+    # {#result} still holds the argv that ran, for the caller's own use.
+    # @return [Array<String>]
+    def argv = Redaction.argv(@argv)
+
+    # @return [String] the program alone, redacted like {#argv}
+    def program = Redaction.program(@argv)
+
     # @return [Boolean] true when the outcome is :ok
     def ok? = outcome == :ok
 
@@ -110,7 +117,7 @@ module GazetteRunner
 
     # @return [String]
     def inspect
-      "#<#{self.class.name} #{outcome} #{argv.first} pid=#{pid.inspect} attempt=#{attempt}/#{max_attempts} " \
+      "#<#{self.class.name} #{outcome} #{program} pid=#{pid.inspect} attempt=#{attempt}/#{max_attempts} " \
         "duration=#{format("%.3f", duration)}s>"
     end
 

@@ -54,22 +54,26 @@ module GazetteRunner
         return new(healthy: false, outcome: :exit_error, reason: ExitError.new(result).message, result:)
       end
 
-      took = "#{result.argv.first} exited 0 in #{format("%.3g", result.duration)} s"
+      took = "#{Redaction.program(result.argv)} exited 0 in #{format("%.3g", result.duration)} s"
       return new(healthy: true, outcome: :ok, reason: took, result:) if matches?(result.stdout, expect)
 
       new(healthy: false, outcome: :ok, reason: "#{took}, but its stdout does not match #{expect.inspect}", result:)
     end
 
+    # Never raises: output that is not valid in its encoding is matched with
+    # its invalid bytes replaced, and an `expect:` whose encoding cannot be
+    # compared with the output's does not match.
     # @api private
     # @param stdout [String]
     # @param expect [Regexp, String, nil]
     # @return [Boolean]
     def self.matches?(stdout, expect)
-      case expect
-      when nil then true
-      when Regexp then expect.match?(stdout)
-      else stdout.include?(expect)
-      end
+      return true if expect.nil?
+
+      text = stdout.valid_encoding? ? stdout : stdout.scrub
+      expect.is_a?(Regexp) ? expect.match?(text) : text.include?(expect)
+    rescue EncodingError, ArgumentError
+      false
     end
 
     # @return [Boolean] true when the program exited 0 (and matched `expect:`)

@@ -14,7 +14,7 @@ module GazetteRunner
     LOGGED = %i[pid outcome exit_code duration stdout_bytes stderr_bytes max_rss attempt].freeze
     private_constant :LOGGED
     @subscribers = Listeners.new do |error|
-      log(:error, "subscriber_error") { { error: error.class.name, message: error.message } }
+      log(:error, "subscriber_error") { { error: error.class.name, message: Redaction.text(error.message) } }
     end
     @logger = nil
     @logger_set = false
@@ -90,11 +90,14 @@ module GazetteRunner
       end
 
       # Logs the start line, with the fields the block returns (only evaluated
-      # when there is a logger).
+      # when there is a logger). Its `argv:` is redacted ({Redaction.loggable}).
       # @yieldreturn [Hash{Symbol=>Object}]
       # @return [void]
-      def started(&)
-        log(:info, "start", &)
+      def started
+        log(:info, "start") do
+          fields = yield
+          fields.key?(:argv) ? fields.merge(argv: Redaction.loggable(fields[:argv])) : fields
+        end
       end
 
       # Reports an attempt that has ended, however it ended.
@@ -113,7 +116,7 @@ module GazetteRunner
       # @return [void]
       def retrying(event, delay)
         log(:info, "retry") do
-          { program: event.argv.first, outcome: event.outcome, attempt: event.attempt,
+          { program: event.program, outcome: event.outcome, attempt: event.attempt,
             max_attempts: event.max_attempts, delay: delay.round(3) }
         end
       end
@@ -125,13 +128,17 @@ module GazetteRunner
         return if event.ok? || event.result.nil? || event.result.stderr.empty?
 
         log(:warn, "stderr_tail") do
-          { program: event.argv.first, pid: event.pid, stderr_tail: event.result.stderr_tail }
+          { program: event.program, pid: event.pid, stderr_tail: event.result.stderr_tail }
         end
       end
 
       def finish_fields(event)
-        { program: event.argv.first, **event.to_h.slice(*LOGGED), signal: event.result&.signal_name,
-          progress: event.progress&.to_s, error: event.error&.class&.name }
+        { program: event.program, **event.to_h.slice(*LOGGED), signal: event.result&.signal_name,
+          progress: progress(event), error: event.error&.class&.name }
+      end
+
+      def progress(event)
+        event.progress && Caps.cut(event.progress.to_s, Caps::PROGRESS_MESSAGE)
       end
 
       # Builds nothing unless there is a logger: most hosts outside Rails have none.
@@ -145,14 +152,21 @@ module GazetteRunner
 
       def line(what, fields) = JSON.generate({ "gazette_runner" => what, **fields.transform_values { json(_1) } })
 
-      # Program output and arguments may be any bytes; a log line must be UTF-8.
+      # Program output and arguments may be any bytes and any size; a log line
+      # must be UTF-8 and short: each String is cut to {Caps::LOG_VALUE} bytes,
+      # each Array to {Caps::LOG_ITEMS} elements.
       def json(value)
         case value
-        when String then value.dup.force_encoding(Encoding::UTF_8).scrub
-        when Array then value.map { |element| json(element) }
+        when String then Caps.cut(value, Caps::LOG_VALUE)
+        when Array then items(value)
         when Symbol then value.to_s
         else value
         end
+      end
+
+      def items(array)
+        shown = array.first(Caps::LOG_ITEMS).map { |element| json(element) }
+        array.size > shown.size ? [*shown, "… (+#{array.size - shown.size})"] : shown
       end
     end
   end

@@ -15,7 +15,7 @@ module GazetteRunner
       end
       raise ArgumentError, "argv must name a program" if argv.empty?
 
-      argv.map { |arg| string(arg, "argv element") }
+      argv.each_with_index.map { |arg, i| string(arg, "argv[#{i}]", shown: false) }
     end
 
     # The longest duration any setting takes: runs, waits and windows are
@@ -84,7 +84,7 @@ module GazetteRunner
 
       env.to_hash.map do |name, value|
         name = env_name(name)
-        [name, value.nil? ? nil : string(value, "env value for #{name}")]
+        [name, value.nil? ? nil : string(value, "env value for #{name}", shown: false)]
       end
     end
 
@@ -110,16 +110,18 @@ module GazetteRunner
       value.to_str
     end
 
+    # @param shown [Boolean] false for values that may be secrets (argv
+    #   elements, env values): the error then names the value's place, never the value
     # @return [String]
-    def string(value, name)
+    def string(value, name, shown: true)
       string = if value.respond_to?(:to_path) then value.to_path
                elsif value.respond_to?(:to_str) then value.to_str
                else
-                 raise ArgumentError, "#{name} must be a String, got #{value.inspect}"
+                 raise ArgumentError, "#{name} must be a String, got #{shown ? value.inspect : value.class}"
                end
-      raise ArgumentError, "#{name} contains a NUL byte: #{string.inspect}" if string.include?("\0")
+      return string unless string.include?("\0")
 
-      string
+      raise ArgumentError, "#{name} contains a NUL byte#{": #{Caps.cut(string, Caps::NAME).inspect}" if shown}"
     end
   end
 end

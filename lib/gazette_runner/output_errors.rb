@@ -18,14 +18,14 @@ module GazetteRunner
   class EmptyOutputError < OutputError
     # @param result [GazetteRunner::Result]
     def initialize(result)
-      super("#{result.argv.first} printed nothing on stdout (#{Result.tail_note(result.stderr)})", result)
+      super("#{Redaction.program(result.argv)} printed nothing on stdout (#{Result.tail_note(result.stderr)})", result)
     end
   end
 
   # Standard output is not exactly one JSON document.
   class InvalidJsonError < OutputError
-    # How many bytes of the raw output {#raw} keeps.
-    RAW_BYTES = 64 * 1024
+    # How many bytes of the raw output {#raw} shows ({Caps::RAW_JSON}).
+    RAW_BYTES = Caps::RAW_JSON
 
     # @return [Integer] 1-based line of the error
     attr_reader :line
@@ -40,7 +40,7 @@ module GazetteRunner
     def initialize(result, reason, line, column, excerpt)
       @line = line
       @column = column
-      super("#{result.argv.first} printed invalid JSON: #{reason} at line #{line}, column #{column}, " \
+      super("#{Redaction.program(result.argv)} printed invalid JSON: #{reason} at line #{line}, column #{column}, " \
             "near #{excerpt.inspect}", result)
     end
 
@@ -66,7 +66,22 @@ module GazetteRunner
       @errors = errors.map(&:freeze).freeze
       shown = @errors.first(5).map(&:to_s).join("; ")
       more = @errors.size > 5 ? " (and #{@errors.size - 5} more)" : ""
-      super("#{result.argv.first} printed JSON that fails its schema: #{shown}#{more}", result)
+      super("#{Redaction.program(result.argv)} printed JSON that fails its schema: #{shown}#{more}", result)
+    end
+  end
+
+  # A file of a {SliceResult} is gone, is no longer a regular file, or is no
+  # longer the file the slicer's answer was checked against (raised by
+  # {SliceResult#each_file}). {#result} is nil: the run ended long before.
+  class ChangedFileError < OutputError
+    # @return [String] the file's path
+    attr_reader :path
+
+    # @param path [String]
+    # @param reason [String]
+    def initialize(path, reason)
+      @path = path
+      super("#{path.inspect} changed after the slicer's answer was checked: #{reason}", nil)
     end
   end
 end

@@ -16,11 +16,20 @@ module GazetteRunner
     attr_reader :message
 
     # @param percent [Integer]
-    # @param message [String, nil]
+    # @param message [String, nil] kept up to {Caps::PROGRESS_MESSAGE} bytes
+    #   (a longer one is cut, as UTF-8, with a marker)
     def initialize(percent:, message: nil)
       @percent = percent
-      @message = message && (+message).force_encoding(Encoding.default_external).freeze
+      @message = message && Progress.kept(message)
       freeze
+    end
+
+    # @api private
+    # @param message [String]
+    # @return [String] frozen, in `Encoding.default_external`, at most {Caps::PROGRESS_MESSAGE} bytes and a marker
+    def self.kept(message)
+      message = +Caps.cut(message, Caps::PROGRESS_MESSAGE) if message.bytesize > Caps::PROGRESS_MESSAGE
+      (+message).force_encoding(Encoding.default_external).freeze
     end
 
     # @api private

@@ -3,8 +3,8 @@
 module GazetteRunner
   # What one run produced. Frozen; its strings are frozen too.
   class Result
-    # How many bytes of stderr {#stderr_tail} and error messages show.
-    TAIL_BYTES = 2048
+    # How many bytes of stderr {#stderr_tail} and error messages show ({Caps::STDERR_TAIL}).
+    TAIL_BYTES = Caps::STDERR_TAIL
 
     # @return [Array<String>] the argv that ran
     attr_reader :argv
@@ -104,13 +104,15 @@ module GazetteRunner
 
     # @return [String]
     def inspect
-      "#<#{self.class.name} #{argv.first} pid=#{pid} exit_code=#{exit_code.inspect} " \
+      "#<#{self.class.name} #{Redaction.program(argv)} pid=#{pid} exit_code=#{exit_code.inspect} " \
         "signal=#{signal_name.inspect} ending=#{ending} duration=#{format("%.3f", duration)}s " \
         "stdout=#{stdout.bytesize}B stderr=#{stderr.bytesize}B>"
     end
 
     class << self
-      # The end of `text`, at most {TAIL_BYTES} bytes, starting at a line boundary where possible.
+      # The end of `text`, at most {TAIL_BYTES} bytes, starting at a line
+      # boundary where possible (the end is what explains a failure; every
+      # other cap keeps the start, with {Caps.cut}).
       # @api private
       def tail(text)
         return text if text.bytesize <= TAIL_BYTES

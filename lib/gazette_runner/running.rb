@@ -45,7 +45,7 @@ module GazetteRunner
 
       # @return [String]
       def inspect
-        "#<#{self.class.name} pid=#{pid} #{argv.first} elapsed=#{format("%.1f", elapsed)}s " \
+        "#<#{self.class.name} pid=#{pid} #{Redaction.program(argv)} elapsed=#{format("%.1f", elapsed)}s " \
           "bound=#{format("%.3g", bound)}s progress=#{progress.inspect}>"
       end
     end

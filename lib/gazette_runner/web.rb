@@ -24,6 +24,8 @@ module GazetteRunner
   class Web
     # The JSON endpoint's path, below where the app is mounted.
     JSON_PATH = "/stats.json"
+    # The body of every 503: the cause is logged, never shown.
+    UNAVAILABLE = "gazette_runner: the fleet cannot be read right now (the cause is in the server's log)"
 
     # @param redis [Object, nil] a Redis client, a ConnectionPool or a Proc
     #   returning a client; nil uses Sidekiq's pool (Sidekiq.redis_pool)
@@ -42,8 +44,7 @@ module GazetteRunner
       else respond(404, "text/plain", "Not Found")
       end
     rescue StandardError => e
-      respond(503, "text/plain; charset=utf-8",
-              "gazette_runner: cannot read the fleet from Redis: #{e.class}: #{e.message}")
+      unavailable(e)
     end
 
     # @return [Fleet::View] the fleet, read now
@@ -72,9 +73,16 @@ module GazetteRunner
 
     private
 
+    # The body says nothing of the cause (a Redis address, a password in a
+    # URL, an exception): only the log does, redacted.
+    def unavailable(error)
+      GazetteRunner.logger&.error("gazette_runner web: cannot read the fleet: #{Redaction.error(error)}")
+      respond(503, "text/plain; charset=utf-8", UNAVAILABLE)
+    end
+
     def respond(status, type, body)
-      [status, { "content-type" => type, "cache-control" => "no-store", "content-length" => body.bytesize.to_s },
-       [body]]
+      [status, { "content-type" => type, "cache-control" => "no-store", "x-content-type-options" => "nosniff",
+                 "content-length" => body.bytesize.to_s }, [body]]
     end
   end
 end

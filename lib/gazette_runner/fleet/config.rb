@@ -14,22 +14,8 @@ module GazetteRunner
       # shutdown, a callback that raised) and are left out of success rates.
       NOT_COUNTED = %i[interrupted callback_error].freeze
 
-      # Flags whose value is a secret, and URL credentials, replaced by {REDACTED}.
-      SECRET = /pass(word)?|secret|token|api[-_]?key|auth|credential/i
-      # What a redacted value becomes.
-      REDACTED = "[redacted]"
-
-      # The default redaction hook: `--password=x` and `--token x` lose their
-      # values, `https://user:pass@host` its credentials.
-      DEFAULT_REDACT = lambda do |argv|
-        argv.each_with_index.map do |arg, i|
-          if i.positive? && argv[i - 1].match?(/\A--?[\w-]*(?:#{SECRET.source})[\w-]*\z/io) then REDACTED
-          elsif arg.match?(/\A--?[\w-]*(?:#{SECRET.source})[\w-]*=/io) then "#{arg[/\A[^=]*=/]}#{REDACTED}"
-          else
-            arg.sub(%r{://[^/@\s]+@}, "://#{REDACTED}@")
-          end
-        end
-      end
+      # The default `redact:` hook: nothing more than {GazetteRunner::Redaction.argv}, which always runs first.
+      DEFAULT_REDACT = ->(argv) { argv }
 
       # Every setting and its default.
       DEFAULTS = {
@@ -65,7 +51,8 @@ module GazetteRunner
       attr_reader :dead_set
       # @return [Integer] arguments shown after the program (default 2)
       attr_reader :argv_shown
-      # @return [#call] given an argv (Array of Strings), returns the argv to show
+      # @return [#call] given an argv already redacted by {GazetteRunner::Redaction.argv}
+      #   (Array of Strings), returns the argv to show
       attr_reader :redact
 
       # @param options [Hash] any of {DEFAULTS}' keys
@@ -91,23 +78,26 @@ module GazetteRunner
       # @return [String] a Redis key under {#prefix}
       def key(*parts) = "#{prefix}#{parts.join(":")}"
 
-      # What of a program's argv may be shown or published: the redaction
-      # hook's answer, cut to the program and {#argv_shown} arguments, each at
-      # most 200 characters. A hook that raises shows the program alone.
+      # What of a program's argv may be shown or published: argv redacted by
+      # {GazetteRunner::Redaction.argv}, then given to the `redact:` hook
+      # (which can hide more, never less), cut to the program and
+      # {#argv_shown} arguments, each at most {Caps::ARGUMENT} bytes. A hook
+      # that raises shows the program alone.
       # @param argv [Array<String>]
       # @return [Array<String>]
       def shown_argv(argv)
         shown = redacted(argv)
-        cut = shown.first(argv_shown + 1).map { |arg| arg.to_s.scrub[0, 200] }
+        cut = shown.first(argv_shown + 1).map { |arg| Caps.cut(arg, Caps::ARGUMENT) }
         shown.size > cut.size ? [*cut, "… (+#{shown.size - cut.size})"] : cut
       end
 
       private
 
       def redacted(argv)
-        Array(redact.call(argv.map(&:to_s)))
+        safe = Redaction.argv(argv)
+        Array(redact.call(safe.dup))
       rescue StandardError
-        argv.first(1).map(&:to_s)
+        safe ? safe.first(1) : []
       end
 
       def normalize

@@ -137,7 +137,7 @@ module GazetteRunner
 
       def failed(error)
         @last_error = error
-        GazetteRunner.logger&.warn("gazette_runner fleet: publishing failed: #{error.class}: #{error.message}")
+        GazetteRunner.logger&.warn("gazette_runner fleet: publishing failed: #{Redaction.error(error)}")
       end
     end
   end

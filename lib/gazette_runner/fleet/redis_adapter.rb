@@ -60,6 +60,11 @@ module GazetteRunner
       def expire(key, seconds) = command("EXPIRE", key, seconds) == 1
 
       # @param key [String]
+      # @param milliseconds [Integer]
+      # @return [Boolean] true when the key exists
+      def pexpire(key, milliseconds) = command("PEXPIRE", key, milliseconds) == 1
+
+      # @param key [String]
       # @param score [Numeric]
       # @param member [String]
       # @return [void]

@@ -63,7 +63,28 @@ module GazetteRunner
                             counts: hash.slice(*Event::OUTCOMES.map(&:to_s)))
         end
 
+        # A snapshot as the page and the JSON endpoint show it, whoever wrote
+        # it: at most {Caps::SNAPSHOT_ROWS} children, each argv redacted
+        # again ({Redaction.argv}) and cut, each progress message cut.
+        # @api private
+        # @param snapshot [Hash{String=>Object}]
+        # @return [Hash{String=>Object}]
+        def shown(snapshot)
+          children = Array(snapshot["children"]).first(Caps::SNAPSHOT_ROWS).map { |child| shown_child(child) }
+          snapshot.merge("children" => children, "jobs" => Array(snapshot["jobs"]).first(Caps::SNAPSHOT_ROWS))
+        end
+
         private
+
+        def shown_child(child)
+          child.merge("argv" => Redaction.argv(Array(child["argv"])).map { |arg| Caps.cut(arg, Caps::ARGUMENT) },
+                      "progress" => child["progress"] && shown_progress(child["progress"]))
+        end
+
+        def shown_progress(progress)
+          message = progress["message"]
+          progress.merge("message" => message && Caps.cut(message, Caps::PROGRESS_MESSAGE))
+        end
 
         def snapshots(redis, config)
           ids = redis.zrange(config.key("processes"), 0, -1)
@@ -88,7 +109,7 @@ module GazetteRunner
       def initialize(config, now, snapshots:, windows:, alerts: {}, measured: nil, dead_recent: 0) # rubocop:disable Metrics/ParameterLists,Metrics/AbcSize,Metrics/CyclomaticComplexity
         @config = config
         @now = now
-        @processes = snapshots.sort_by { |p| [p["host"].to_s, p["pid"].to_i] }
+        @processes = snapshots.map { View.shown(_1) }.sort_by { |p| [p["host"].to_s, p["pid"].to_i] }
         @peak_rss = windows.to_h.transform_values { |hash| hash["rss"].to_i }.select { |_, rss| rss.positive? }
         @windows = windows.reject { |_, hash| hash.empty? }.map { |start, hash| View.window(start, hash) }
         @alerts = alerts.transform_values { |json| JSON.parse(json) }

@@ -12,6 +12,10 @@ module GazetteRunner
       # @return [String] HTML-escaped
       def h(text) = CGI.escapeHTML(text.to_s)
 
+      # @param text [Object] text that came from Redis (a host, an argv, a message)
+      # @return [String] cut to {Caps::PAGE_TEXT} bytes, HTML-escaped
+      def text(text) = h(Caps.cut(text, Caps::PAGE_TEXT))
+
       # @param seconds [Numeric, nil]
       # @return [String] e.g. "850 ms", "4.2 s", "3m 20s", "1h 02m"; "–" for nil
       def duration(seconds)

@@ -89,10 +89,10 @@ module GazetteRunner
       def alerts
         rows = @view.alert_report.map do |alert|
           status = alert["firing"] ? %(<span class="firing">FIRING</span>) : %(<span class="ok">ok</span>)
-          row([cell(h(ALERT_TITLES.fetch(alert["name"], alert["name"]))), cell(status),
+          row([cell(text(ALERT_TITLES.fetch(alert["name"], alert["name"]))), cell(status),
                cell(h(alert_value(alert["name"], alert["value"])), "n"),
                cell(h(alert_value(alert["name"], alert["threshold"])), "n"),
-               cell(alert["since"] ? h(time(alert["since"])) : "–"), cell(h(alert["detail"]))],
+               cell(alert["since"] ? h(time(alert["since"])) : "–"), cell(text(alert["detail"]))],
               %( data-alert="#{h(alert["name"])}" data-firing="#{alert["firing"]}"))
         end
         "<h2>Alerts</h2>#{table("alerts", %w[Condition Status Value Threshold Since Detail], rows, "")}"
@@ -101,8 +101,8 @@ module GazetteRunner
       def running
         rows = @view.children.map do |child|
           over = child["elapsed"] > @view.config.long_job_seconds
-          row([cell(h(child["host"])), cell(h(child["worker_pid"]), "n"), cell(h(child["pid"]), "n"),
-               cell("<code>#{h(child["argv"].join(" "))}</code>"),
+          row([cell(text(child["host"])), cell(h(child["worker_pid"]), "n"), cell(h(child["pid"]), "n"),
+               cell("<code>#{text(Array(child["argv"]).join(" "))}</code>"),
                cell("#{h(duration(child["elapsed"]))} / #{h(duration(child["bound"]))}", over ? "n bad" : "n"),
                cell(h(bytes(child["rss"])), "n"), cell(progress(child["progress"]))], %( class="child"))
         end
@@ -114,7 +114,7 @@ module GazetteRunner
       def progress(progress)
         return %(<span class="muted">–</span>) unless progress
 
-        "#{h(progress["percent"])}%#{" #{h(progress["message"])}" if progress["message"]}"
+        "#{h(progress["percent"])}%#{" #{text(progress["message"])}" if progress["message"]}"
       end
 
       def jobs
@@ -122,8 +122,9 @@ module GazetteRunner
 
         rows = @view.jobs.map do |job|
           over = job["elapsed"] > @view.config.long_job_seconds
-          row([cell(h(job["host"])), cell(h(job["worker_pid"]), "n"), cell(h(job["class"])), cell(h(job["queue"])),
-               cell("<code>#{h(job["jid"])}</code>"), cell(h(duration(job["elapsed"])), over ? "n bad" : "n")])
+          row([cell(text(job["host"])), cell(h(job["worker_pid"]), "n"), cell(text(job["class"])),
+               cell(text(job["queue"])),
+               cell("<code>#{text(job["jid"])}</code>"), cell(h(duration(job["elapsed"])), over ? "n bad" : "n")])
         end
         "<h2>Jobs running</h2>#{table("jobs", %w[Host Worker Job Queue JID Elapsed], rows, "")}"
       end
@@ -175,7 +176,7 @@ module GazetteRunner
       def breakers
         rows = @view.breakers.map do |breaker|
           states = breaker["states"].map { |state, n| "#{state}: #{n}" }.join(", ")
-          row([cell(h(breaker["name"])), cell(h(states), breaker["states"]["open"] ? "bad" : nil),
+          row([cell(text(breaker["name"])), cell(text(states), breaker["states"]["open"] ? "bad" : nil),
                cell(h(breaker["failures"]), "n"), cell(h(duration(breaker["next_probe_in"])), "n")])
         end
         section("Circuit breakers", "breakers",
@@ -185,9 +186,10 @@ module GazetteRunner
 
       def workers
         rows = @view.processes.map do |process|
-          row([cell(h(process["host"])), cell(h(process["pid"]), "n"),
+          row([cell(text(process["host"])), cell(h(process["pid"]), "n"),
                cell(h(bytes(process["rss"])), rss_class(process["rss"])), cell(h(process["fds"]), "n"),
-               cell(h(process["children"].size), "n"), cell(h(process.fetch("jobs", []).size), "n"),
+               cell(h(process["children_total"] || process["children"].size), "n"),
+               cell(h(process["jobs_total"] || process.fetch("jobs", []).size), "n"),
                cell(h(duration(@view.now - process["at"])), "n")])
         end
         section("Workers", "workers", ["Host", "Pid", "RSS", "Open fds", "Children", "Jobs", "Published"], rows,

@@ -49,12 +49,34 @@ module GazetteRunner
             nonce = respond_to?(:csp_nonce) ? csp_nonce : nil
             html = Page.new(SidekiqTab.current_app.view, base: "#{root_path}#{PATH.delete_prefix("/")}", nonce:)
                        .fragment
-            erb("<%= gazette_page %>", locals: { gazette_page: html })
+            page = erb("<%= gazette_page %>", locals: { gazette_page: html })
+            # Sidekiq 7 and 8 send their own CSP (with the nonce) and nosniff for
+            # a String; 6.x sends no nosniff, so it gets the whole response.
+            next page unless SidekiqTab.legacy_headers?
+
+            [200, SidekiqTab.headers("text/html", "Content-Language" => locale), [page]]
           end
           web_application.get("#{PATH}#{JSON_PATH}") do
-            json(SidekiqTab.current_app.view.to_h)
+            [200, SidekiqTab.headers("application/json"), [JSON.generate(SidekiqTab.current_app.view.to_h)]]
           end
         end
+
+        # Sidekiq's own headers for a page (its Content-Security-Policy
+        # included), plus `X-Content-Type-Options: nosniff`.
+        # @param type [String] the Content-Type
+        # @param more [Hash{String=>String}]
+        # @return [Hash{String=>String}]
+        def headers(type, more = {})
+          headers = { "Content-Type" => type, "Cache-Control" => "private, no-store",
+                      "X-Content-Type-Options" => "nosniff" }
+          csp = defined?(::Sidekiq::WebApplication::CSP_HEADER) && ::Sidekiq::WebApplication::CSP_HEADER
+          headers["Content-Security-Policy"] = csp if csp
+          headers.merge(more)
+        end
+
+        # @return [Boolean] true on Sidekiq 6.x, which sends a fixed CSP and no
+        #   nosniff of its own, so the tab sends whole responses
+        def legacy_headers? = defined?(::Sidekiq::WebApplication::CSP_HEADER) ? true : false
 
         # @return [Web] {.app}, or one on Sidekiq's own Redis pool
         def current_app = (self.app ||= Web.new)
