@@ -29,14 +29,8 @@ module GazetteRunner
   # including a plain {GazetteRunner.run} whose program exits non-zero —
   # except `:interrupted` and `:callback_error`, which say nothing about the
   # program and count neither way (an interrupted probe counts as failed, so
-  # the breaker stays open rather than closing on no evidence).
-  #
-  # The native table keeps one small entry per name for the life of the
-  # process, so names must come from code, not from data: a process may use
-  # at most {Caps::BREAKER_NAMES} distinct names of at most
-  # {Caps::BREAKER_NAME} bytes each. Frozen.
+  # the breaker stays open rather than closing on no evidence). Frozen.
   class CircuitBreaker
-
     # @return [String]
     attr_reader :name
     # @return [Integer] consecutive failures that open the breaker

@@ -87,8 +87,9 @@ module GazetteRunner
     def self.describe(result, timeout, returned_after)
       signals = { "SIGTERM" => result.terminated_at, "SIGKILL" => result.killed_at }.compact
       sent = signals.map { |name, at| "#{name} at #{format("%.3f", at)} s; " }.join
-      "#{Redaction.program(result.argv)} timed out after #{format("%.3g", timeout)} s (#{sent}ended by #{ending(result)}" \
-        "#{late_return(signals.values.max, returned_after)}); #{Result.tail_note(result.stderr)}"
+      "#{Redaction.program(result.argv)} timed out after #{format("%.3g", timeout)} s " \
+        "(#{sent}ended by #{ending(result)}#{late_return(signals.values.max, returned_after)}); " \
+        "#{Result.tail_note(result.stderr)}"
     end
 
     # @api private

@@ -44,7 +44,7 @@ module GazetteRunner
         # Sidekiq provides one (`csp_nonce`, 7.x and 8.x).
         # @param web_application [Class] Sidekiq::WebApplication (6.x, 7.x) or Sidekiq::Web::Application (8.x)
         # @return [void]
-        def registered(web_application)
+        def registered(web_application) # rubocop:disable Metrics/AbcSize -- the routes run in Sidekiq's action, where its helpers are
           web_application.get(PATH) do
             nonce = respond_to?(:csp_nonce) ? csp_nonce : nil
             html = Page.new(SidekiqTab.current_app.view, base: "#{root_path}#{PATH.delete_prefix("/")}", nonce:)
