@@ -34,8 +34,8 @@ module Bench
     end
 
     def measure_all
-      { small: small_heap, output: large_output, growth: rss_growth, threads:, timeouts:, matrix: failure_matrix,
-        json: json_output, big: big_heap }
+      { small: small_heap, output: large_output, growth: rss_growth, threads:, timeouts:, busy_gvl:,
+        matrix: failure_matrix, json: json_output, big: big_heap }
     end
 
     def run_json_only
@@ -66,6 +66,17 @@ module Bench
     def timeouts
       Bench.progress("6. timeout precision")
       Timeouts.measure
+    end
+
+    def busy_gvl
+      Bench.progress("6c. the bound while another thread holds the GVL: #{BusyGvl::ROUNDS} rounds")
+      BusyGvl.measure
+    end
+
+    # Row 6c alone (`rake bench:busy_gvl`): printed, RESULTS.md left as it is.
+    def run_busy_gvl_only
+      results = busy_gvl
+      puts Report.summary([BusyGvl.headline(results)]), "", BusyGvl.details(results)
     end
 
     def failure_matrix
@@ -100,12 +111,14 @@ module Bench
        *LargeOutput.headlines(results[:output].first),
        RssGrowth.headline(results[:growth]),
        Threads.headline(results[:threads]),
-       *Timeouts.headlines(results[:timeouts])]
+       *Timeouts.headlines(results[:timeouts]),
+       BusyGvl.headline(results[:busy_gvl])]
     end
 
     def sections(results)
       [*per_call_sections(results), LargeOutput.details(*results[:output]), RssGrowth.details(results[:growth]),
-       Threads.details(results[:threads]), Timeouts.details(results[:timeouts]), JsonReport.details(results[:json]),
+       Threads.details(results[:threads]), Timeouts.details(results[:timeouts]), BusyGvl.details(results[:busy_gvl]),
+       JsonReport.details(results[:json]),
        MatrixReport.details(results[:matrix])]
     end
 
@@ -127,4 +140,8 @@ module Bench
   end
 end
 
-ARGV.first == "json" ? Bench::Main.run_json_only : Bench::Main.run
+case ARGV.first
+when "json" then Bench::Main.run_json_only
+when "busy_gvl" then Bench::Main.run_busy_gvl_only
+else Bench::Main.run
+end

@@ -19,6 +19,11 @@ namespace :bench do
     sh RbConfig.ruby, "-Ilib", "bench/run.rb", "json"
   end
 
+  desc "Row 6c alone: the bound while another thread holds the GVL, against the peers (prints it)"
+  task busy_gvl: :compile do
+    sh RbConfig.ruby, "-Ilib", "bench/run.rb", "busy_gvl"
+  end
+
   desc "Section 9 alone: a no-op on_stdout against no callback on 100-byte lines (prints it)"
   task callbacks: :compile do
     sh RbConfig.ruby, "-Ilib", "bench/callbacks.rb"

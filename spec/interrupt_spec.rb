@@ -66,7 +66,7 @@ RSpec.describe "interrupting the caller" do
                            :memory_limit, :cpu_limit)
       call = options.new(["sh", "-c", "echo done"], [], false, nil, nil, 5.0, 1 << 20, nil, nil)
       GC.stress = true
-      result = GazetteRunner::Native.execute(call, 30.0, nil)
+      result = GazetteRunner::Native.execute(call, 30.0, nil, nil)
       GC.stress = false
       puts result.stdout
     RUBY

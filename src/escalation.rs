@@ -150,6 +150,12 @@ impl Escalation {
         match self.phase {
             Phase::Armed if now >= self.deadline => {
                 let leader_alive = !self.leader_reaped && self.leader_running();
+                if !leader_alive && !group::has_live_members(self.pgid) {
+                    // The program ended in time and left nothing behind; its
+                    // caller has just not reaped it yet. Nothing to end.
+                    self.phase = Phase::Settled;
+                    return;
+                }
                 let kill_at = later(self.deadline, self.kill_after).max(now);
                 self.terminate(now, kill_at, Cause::Deadline { leader_alive });
             }

@@ -110,3 +110,15 @@ fn a_forked_child_supervises_its_own_runs() {
         "the child's run outlived its bound"
     );
 }
+
+#[test]
+fn a_program_that_ended_in_time_is_left_alone_at_the_deadline() {
+    let mut command = sh("exit 0", Duration::from_millis(200));
+    command.kill_after(Duration::from_millis(100));
+    let execution = command.spawn().expect("spawned");
+    sleep(Duration::from_millis(500)); // the caller comes back after the deadline
+    let outcome = finish(execution);
+    assert_eq!(outcome.ending, Ending::Natural);
+    assert!(!outcome.killed_leftovers);
+    assert_eq!(outcome.signals.terminated_at, None);
+}

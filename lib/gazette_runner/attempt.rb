@@ -60,7 +60,7 @@ module GazetteRunner
         { argv: @call.argv, env: @call.env_names, bound: @bound.round(3), attempt: @number,
           max_attempts: @call.retry_policy.max_attempts, breaker: @call.breaker&.name }
       end
-      @result = Result.from_native(@call.argv, @call.execute(@bound, hooks))
+      @result = Result.from_native(@call.argv, @call.execute(@bound, self, hooks))
       raise_for_ending
       finish.call(@result)
     end
@@ -80,24 +80,35 @@ module GazetteRunner
       end
     end
 
-    # The spawn hook is always given (the running registry needs it); the
-    # others only when asked for, as each costs a Ruby call per read or report.
+    # Only when asked for, as each costs a Ruby call per read or report.
     # Progress needs none: the native side keeps the latest report.
     def hooks
-      hooks = { on_spawn: method(:spawned) }
-      hooks[:on_progress] = method(:progressed) if @call.callbacks[:on_progress]
+      callbacks = @call.callbacks
+      return nil if callbacks.empty?
+
+      hooks = {}
+      hooks[:on_progress] = method(:progressed) if callbacks[:on_progress]
       OUTPUT_HOOKS.each do |stream|
-        callable = @call.callbacks[stream]
+        callable = callbacks[stream]
         hooks[stream] = LineHook.build(callable) { |error| @callback_error = error } if callable
       end
       hooks
     end
 
+    public
+
+    # Called by the native run once the program runs (not for callers).
+    # @api private
+    # @param pid [Integer]
+    # @param live_progress [Native::LiveProgress]
+    # @return [void]
     def spawned(pid, live_progress)
       @pid = pid
       @live_progress = live_progress
       Running.add(self, pid, @call.argv, @bound, live_progress)
     end
+
+    private
 
     def progressed(percent, message)
       callback(@call.callbacks[:on_progress], Progress.new(percent:, message:))
@@ -116,10 +127,9 @@ module GazetteRunner
     def settle
       Running.remove(self)
       record_in_breaker
-      @event = Event.new(outcome: @outcome, argv: @call.argv, pid: @pid || @result&.pid,
-                         duration: Deadline.now - @started, progress: @result&.progress || live_progress,
-                         attempt: @number, max_attempts: @call.retry_policy.max_attempts, bound: @bound,
-                         breaker: @call.breaker&.name, error: @error, result: @result)
+      @event = Event.of_attempt(@outcome, @call.argv, Deadline.now - @started, @pid || @result&.pid,
+                                @result&.progress || live_progress, @number, @call.retry_policy.max_attempts,
+                                @bound, @call.breaker&.name, @error, @result)
       Instrumentation.finished(@event, @payload)
     end
 

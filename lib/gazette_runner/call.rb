@@ -44,7 +44,7 @@ module GazetteRunner
     # @param options [Hash{Symbol=>Object}] the options of {GazetteRunner.run}
     # @raise [ArgumentError] a bad or unknown option
     def initialize(argv, options)
-      @argv = Options.argv(argv).map { |arg| arg.dup.freeze }.freeze
+      @argv = Options.argv(argv)
       known_options(options)
       bound_options(options)
       spawn_options(options)
@@ -83,9 +83,10 @@ module GazetteRunner
     # Runs the program once: the native extension reads this call's options
     # through its readers, once.
     # @param bound [Float]
-    # @param hooks [Hash{Symbol=>#call}]
+    # @param observer [#spawned] told the pid and the live progress once the program runs
+    # @param hooks [Hash{Symbol=>#call}, nil] the output and progress callbacks, when any
     # @return [Native::Outcome]
-    def execute(bound, hooks) = Native.execute(self, bound, hooks)
+    def execute(bound, observer, hooks) = Native.execute(self, bound, observer, hooks)
 
     private
 

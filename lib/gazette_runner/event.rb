@@ -82,19 +82,18 @@ module GazetteRunner
     # @param result [Result, nil] exit code, signal, byte counts and max_rss are read from it
     def initialize(outcome:, argv:, duration:, pid: nil, progress: nil, attempt: 1, max_attempts: 1, # rubocop:disable Metrics/ParameterLists
                    bound: nil, breaker: nil, error: nil, result: nil)
-      @outcome = outcome
-      @argv = argv
-      @duration = duration
-      @pid = pid
-      @progress = progress
-      @attempt = attempt
-      @max_attempts = max_attempts
-      @bound = bound
-      @breaker = breaker
-      @error = error
-      @result = result
-      read_result if result
-      freeze
+      assign(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result)
+    end
+
+    # The same as {#initialize} with positional arguments, so reporting an
+    # attempt allocates no keyword Hash.
+    # @api private
+    # @return [Event]
+    def self.of_attempt(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result) # rubocop:disable Metrics/ParameterLists
+      allocate.tap do |event|
+        event.__send__(:assign, outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error,
+                       result)
+      end
     end
 
     # @return [String] {NAME}
@@ -122,6 +121,22 @@ module GazetteRunner
     end
 
     private
+
+    def assign(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result) # rubocop:disable Metrics/ParameterLists
+      @outcome = outcome
+      @argv = argv
+      @duration = duration
+      @pid = pid
+      @progress = progress
+      @attempt = attempt
+      @max_attempts = max_attempts
+      @bound = bound
+      @breaker = breaker
+      @error = error
+      @result = result
+      read_result if result
+      freeze
+    end
 
     def read_result
       @exit_code = @result.exit_code

@@ -8,14 +8,23 @@ module GazetteRunner
   module Options
     module_function
 
-    # @return [Array<String>]
+    # @return [Array<String>] frozen, of frozen Strings (deduplicated, so a
+    #   program that is run again and again costs no new String)
     def argv(argv)
       unless argv.is_a?(Array)
         raise ArgumentError, "argv must be an Array of Strings (there is no shell), got #{argv.class}"
       end
       raise ArgumentError, "argv must name a program" if argv.empty?
 
-      argv.each_with_index.map { |arg, i| string(arg, "argv[#{i}]", shown: false) }
+      Array.new(argv.size) { |i| -argument(argv[i], i) }.freeze
+    end
+
+    # One argv element; its message names its place, never its value (it may be a secret).
+    # @return [String]
+    def argument(value, index)
+      return value if value.instance_of?(String) && !value.include?("\0")
+
+      string(value, "argv[#{index}]", shown: false)
     end
 
     # The longest duration any setting takes: runs, waits and windows are
@@ -23,6 +32,9 @@ module GazetteRunner
     YEAR = 366 * 24 * 3600
     # A bound shorter than this is no bound a program could meet.
     MILLISECOND = 0.001
+
+    # What `env: nil` stands for: nothing set or unset (shared, frozen).
+    NO_ENV = [].freeze
 
     # The one range table of the public API's numeric settings: for each name,
     # its kind (:seconds takes any finite real Numeric and gives a Float;
@@ -79,7 +91,7 @@ module GazetteRunner
 
     # @return [Array<Array(String, String), Array(String, nil)>]
     def env(env)
-      return [] if env.nil?
+      return NO_ENV if env.nil?
       raise ArgumentError, "env must be a Hash, got #{env.class}" unless env.respond_to?(:to_hash)
 
       env.to_hash.map do |name, value|

@@ -32,36 +32,26 @@ module GazetteRunner
     # @return [Float, nil] seconds from spawn to the SIGKILL, if one was needed
     attr_reader :killed_at
 
-    # @api private
-    def initialize(argv:, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:, # rubocop:disable Metrics/ParameterLists, Metrics/AbcSize
+    # A Result of your own, e.g. for a stub in tests (see `gazette_runner/testing`).
+    def initialize(argv:, pid:, exit_code:, signal:, stdout:, stderr:, duration:, max_rss:, ending:, # rubocop:disable Metrics/ParameterLists
                    killed_leftovers: false, abandoned: false, progress: nil, terminated_at: nil, killed_at: nil)
-      @argv = argv.map { |arg| arg.dup.freeze }.freeze
-      @pid = pid
-      @exit_code = exit_code
-      @signal = signal
-      @stdout = stdout.force_encoding(Encoding.default_external).freeze
-      @stderr = stderr.force_encoding(Encoding.default_external).freeze
-      @duration = duration
-      @max_rss = max_rss
-      @ending = ending
-      @killed_leftovers = killed_leftovers
-      @abandoned = abandoned
-      @progress = progress
-      @terminated_at = terminated_at
-      @killed_at = killed_at
-      freeze
+      frozen = argv.frozen? && argv.all?(&:frozen?) ? argv : argv.map { |arg| arg.dup.freeze }.freeze
+      assign(frozen, pid, exit_code, signal, stdout, stderr, duration, max_rss, ending,
+             killed_leftovers, abandoned, progress, terminated_at, killed_at)
     end
 
+    # The Result of a native run, built without the keyword Hash of {#initialize}.
     # @api private
-    # @param argv [Array<String>] frozen
+    # @param argv [Array<String>] frozen, of frozen Strings
     # @param outcome [Native::Outcome] what the native run returned
     # @return [Result]
-    def self.from_native(argv, outcome)
-      new(argv:, pid: outcome.pid, exit_code: outcome.exit_code, signal: outcome.signal, stdout: outcome.stdout,
-          stderr: outcome.stderr, duration: outcome.duration, max_rss: outcome.max_rss, ending: outcome.ending,
-          killed_leftovers: outcome.killed_leftovers, abandoned: outcome.abandoned,
-          progress: Progress.from_native(outcome.progress), terminated_at: outcome.terminated_at,
-          killed_at: outcome.killed_at)
+    def self.from_native(argv, outcome) # rubocop:disable Metrics/AbcSize -- one reader per field
+      allocate.tap do |result|
+        result.__send__(:assign, argv, outcome.pid, outcome.exit_code, outcome.signal, outcome.stdout,
+                        outcome.stderr, outcome.duration, outcome.max_rss, outcome.ending,
+                        outcome.killed_leftovers, outcome.abandoned, Progress.from_native(outcome.progress),
+                        outcome.terminated_at, outcome.killed_at)
+      end
     end
 
     # @return [Boolean] true when the program exited with code 0
@@ -109,7 +99,40 @@ module GazetteRunner
         "stdout=#{stdout.bytesize}B stderr=#{stderr.bytesize}B>"
     end
 
+    private
+
+    # One assignment for both constructors; positional, so it allocates nothing.
+    def assign(argv, pid, exit_code, signal, stdout, stderr, duration, max_rss, ending, # rubocop:disable Metrics/ParameterLists
+               killed_leftovers, abandoned, progress, terminated_at, killed_at)
+      @argv = argv
+      @pid = pid
+      @exit_code = exit_code
+      @signal = signal
+      @stdout = Result.text(stdout)
+      @stderr = Result.text(stderr)
+      @duration = duration
+      @max_rss = max_rss
+      @ending = ending
+      @killed_leftovers = killed_leftovers
+      @abandoned = abandoned
+      @progress = progress
+      @terminated_at = terminated_at
+      @killed_at = killed_at
+      freeze
+    end
+
     class << self
+      # Output as a frozen String in `Encoding.default_external` (like Open3's).
+      # @api private
+      # @param bytes [String] unfrozen when it comes from a run
+      # @return [String]
+      def text(bytes)
+        external = Encoding.default_external
+        return bytes if bytes.frozen? && bytes.encoding == external
+
+        (+bytes).force_encoding(external).freeze
+      end
+
       # The end of `text`, at most {TAIL_BYTES} bytes, starting at a line
       # boundary where possible (the end is what explains a failure; every
       # other cap keeps the start, with {Caps.cut}).

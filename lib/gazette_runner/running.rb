@@ -11,8 +11,6 @@ module GazetteRunner
       attr_reader :pid
       # @return [Array<String>] the program and its arguments
       attr_reader :argv
-      # @return [Time] when it was spawned
-      attr_reader :started_at
       # @return [Float] its bound in seconds (see {GazetteRunner::Deadline})
       attr_reader :bound
       # @return [Thread] the thread waiting for it
@@ -25,23 +23,45 @@ module GazetteRunner
       # @param live_progress [#latest, nil] where the latest report is kept (the native run)
       # @param thread [Thread]
       def initialize(pid:, argv:, started_at:, bound:, live_progress: nil, thread: Thread.current) # rubocop:disable Metrics/ParameterLists
+        assign(pid, argv, started_at.to_f, bound, live_progress, thread)
+      end
+
+      # A child just spawned by this thread, built without {#initialize}'s
+      # keyword Hash and with no Time until one is asked for.
+      # @api private
+      # @return [Child]
+      def self.spawned(pid, argv, bound, live_progress)
+        allocate.tap do |child|
+          child.__send__(:assign, pid, argv, Process.clock_gettime(Process::CLOCK_REALTIME), bound, live_progress,
+                         Thread.current)
+        end
+      end
+
+      # @return [Time] when it was spawned
+      def started_at = Time.at(@started)
+
+      # @return [Progress, nil] the latest progress report it wrote on stderr
+      def progress = Progress.from_native(@live_progress&.latest)
+
+      # @return [Float] seconds since it was spawned
+      def elapsed = Process.clock_gettime(Process::CLOCK_REALTIME) - @started
+
+      # @return [Hash{Symbol=>Object}]
+      def to_h = { pid:, argv:, started_at:, bound:, progress: }
+
+      private
+
+      def assign(pid, argv, started, bound, live_progress, thread) # rubocop:disable Metrics/ParameterLists
         @pid = pid
         @argv = argv
-        @started_at = started_at
+        @started = started
         @bound = bound
         @live_progress = live_progress
         @thread = thread
         freeze
       end
 
-      # @return [Progress, nil] the latest progress report it wrote on stderr
-      def progress = Progress.from_native(@live_progress&.latest)
-
-      # @return [Float] seconds since it was spawned
-      def elapsed = Time.now - started_at
-
-      # @return [Hash{Symbol=>Object}]
-      def to_h = { pid:, argv:, started_at:, bound:, progress: }
+      public
 
       # @return [String]
       def inspect
@@ -58,7 +78,7 @@ module GazetteRunner
 
     class << self
       # @return [Array<Child>] oldest first
-      def all = LOCK.synchronize { @children.values }.sort_by(&:started_at)
+      def all = LOCK.synchronize { @children.values }.sort_by { |child| -child.elapsed }
 
       # @api private
       # @param key [Object] the attempt running it
@@ -68,7 +88,7 @@ module GazetteRunner
       # @param live_progress [#latest] the native run's latest progress report
       # @return [void]
       def add(key, pid, argv, bound, live_progress)
-        child = Child.new(pid:, argv:, started_at: Time.now, bound:, live_progress:)
+        child = Child.spawned(pid, argv, bound, live_progress)
         LOCK.synchronize { @children[key] = child }
       end
 

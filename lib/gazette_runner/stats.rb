@@ -199,10 +199,13 @@ module GazetteRunner
 
     def slot(started_at) = { started_at:, counts: Hash.new(0), durations: Histogram.new }
 
+    # Old windows are dropped when a new one starts, not on every run.
     def window_at(now)
       start = now - (now % @window_seconds)
-      @windows.delete_if { |started_at, _| started_at <= start - (@windows_kept * @window_seconds) }
-      @windows[start] ||= slot(start)
+      @windows[start] || begin
+        @windows.delete_if { |started_at, _| started_at <= start - (@windows_kept * @window_seconds) }
+        @windows[start] = slot(start)
+      end
     end
 
     def freeze_slot(slot, seconds)

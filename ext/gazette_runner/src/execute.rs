@@ -1,5 +1,5 @@
-//! `GazetteRunner::Native.execute(call, bound, hooks)`: one run, from the Ruby
-//! call's options (read once, through its readers) to a wrapped outcome.
+//! `GazetteRunner::Native.execute(call, bound, observer, hooks)`: one run, from
+//! the Ruby call's options (read once, through its readers) to a wrapped outcome.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -80,18 +80,25 @@ fn command(ruby: &Ruby, call: Value, bound: f64) -> Result<Command, Error> {
     Ok(command)
 }
 
-/// Runs the program `call` describes within `bound` seconds, reporting to
-/// `hooks` (see [`Hooks`]) as it goes.
+/// Runs the program `call` describes within `bound` seconds. `observer.spawned(pid,
+/// live_progress)` is called once it runs; `hooks` (see [`Hooks`]) as it goes.
 pub(crate) fn execute(
     ruby: &Ruby,
     call: Value,
     bound: f64,
+    observer: Value,
     hooks: Option<RHash>,
 ) -> Result<RunOutcome, Error> {
-    errors::shielded(ruby, || run(ruby, call, bound, hooks))
+    errors::shielded(ruby, || run(ruby, call, bound, observer, hooks))
 }
 
-fn run(ruby: &Ruby, call: Value, bound: f64, hooks: Option<RHash>) -> Result<RunOutcome, Error> {
+fn run(
+    ruby: &Ruby,
+    call: Value,
+    bound: f64,
+    observer: Value,
+    hooks: Option<RHash>,
+) -> Result<RunOutcome, Error> {
     let mut hooks = Hooks::from_hash(ruby, hooks)?;
     let mut command = command(ruby, call, bound)?;
     if hooks.streaming() {
@@ -105,7 +112,13 @@ fn run(ruby: &Ruby, call: Value, bound: f64, hooks: Option<RHash>) -> Result<Run
     // An exception from the calling thread or from a hook ends the program;
     // once one did, hooks are not called again.
     let live = LiveProgress::new(execution.latest_progress());
-    let mut interruption: Option<Error> = hooks.spawned(execution.pid(), live).err();
+    let mut interruption: Option<Error> = if observer.is_nil() {
+        None
+    } else {
+        observer
+            .funcall::<_, _, Value>("spawned", (execution.pid(), live))
+            .err()
+    };
     if interruption.is_some() {
         execution.interrupt();
     }

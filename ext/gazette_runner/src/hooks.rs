@@ -1,5 +1,5 @@
-//! The Ruby callables a run reports to while it goes on: `on_spawn`,
-//! `on_stdout`, `on_stderr` (lines, one String per read) and `on_progress`.
+//! The Ruby callables a run reports to while it goes on: `on_stdout`,
+//! `on_stderr` (lines, one String per read) and `on_progress`.
 //! They are called on the calling thread, with the GVL held only while they run;
 //! the program's bound does not wait for them (the core's supervisor thread keeps it).
 
@@ -8,12 +8,9 @@ use gazette_runner_core::progress::Progress;
 use gazette_runner_core::Stream;
 use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
 
-use crate::outcome::LiveProgress;
-
 /// Callables taken from the `hooks` Hash; the struct lives on the stack of the
 /// run, where the GC sees the values.
 pub(crate) struct Hooks {
-    on_spawn: Option<Value>,
     on_stdout: Option<Value>,
     on_stderr: Option<Value>,
     on_progress: Option<Value>,
@@ -30,7 +27,6 @@ impl Hooks {
             }
         };
         Ok(Self {
-            on_spawn: get("on_spawn")?,
             on_stdout: get("on_stdout")?,
             on_stderr: get("on_stderr")?,
             on_progress: get("on_progress")?,
@@ -49,16 +45,6 @@ impl Hooks {
     /// True when `on_progress` was given: only then is each report handed to Ruby.
     pub(crate) fn wants_progress(&self) -> bool {
         self.on_progress.is_some()
-    }
-
-    /// Tells `on_spawn` the pid, and where to read the latest progress report.
-    pub(crate) fn spawned(&self, pid: u32, progress: LiveProgress) -> Result<(), Error> {
-        match self.on_spawn {
-            Some(hook) => hook
-                .funcall::<_, _, Value>("call", (pid, progress))
-                .map(drop),
-            None => Ok(()),
-        }
     }
 
     /// Passes the lines completed by `bytes` to the stream's hook, as one String.

@@ -17,7 +17,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = ruby
         .define_module("GazetteRunner")?
         .define_module("Native")?;
-    native.define_module_function("execute", function!(execute::execute, 3))?;
+    native.define_module_function("execute", function!(execute::execute, 4))?;
     outcome::define(ruby, native)?;
     native.define_module_function("parse_json", function!(parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
