@@ -1,0 +1,404 @@
+# frozen_string_literal: true
+
+require_relative "estimator/state"
+require_relative "estimator/prediction"
+require_relative "estimator/watch"
+
+module GazetteRunner
+  # Learns how long a program takes for an input of a given size, and bounds
+  # each run by that instead of one fixed timeout: a hung 10-page gazette ends
+  # in seconds, a healthy 600-page one is not killed.
+  #
+  #   SLICER = GazetteRunner::Estimator.new("slicer", fallback: 900, max: 3600)
+  #   SLICER.run(size: pages) { |bound| GazetteRunner.slice_gazette(argv, output_dir:, timeout: bound) }
+  #   SLICER.predict(size: 40) # => #<Prediction size=40 p50=12.1 p90=15.3 p99=19.8 bound=31.2>
+  #
+  # or by hand: `bound(size:)` before a run, `observe(size:, duration:)` after
+  # one that finished, `observe(size:, duration: bound, censored: true)` after
+  # one that was ended at its bound.
+  #
+  # Until {#min_runs} runs have finished the bound is the fixed `fallback`.
+  # Then it is the learned `quantile` (0.999) of the duration at that size,
+  # times `margin`, within `[min, max]`. The model, its evidence and costs are
+  # described in docs/estimator.md: a curve of log duration against log size
+  # (any growth shape, a start-up cost included), a fast level that follows a
+  # slowdown within a few runs, and a histogram of residuals that holds two
+  # speeds and heavy tails as they are; O(1) per run, a few kB of state.
+  #
+  # Runs ended at their bound are censored: the duration is only a lower bound.
+  # One ended at a bound below what the model now holds as the tail (a bound
+  # set before a slowdown was noticed, a deadline's shorter budget) says the
+  # bound was too tight: it is learned, as lower bound. One ended at a bound
+  # at or above the learned tail is a probable hang: a healthy run gets there
+  # less than once in a thousand, and the runs that come close do finish and
+  # teach the tail directly; it only moves {#hang_rate}. Before anything is
+  # learned, runs ended at the fallback are kept aside; when they outnumber
+  # the finished ones, the fallback is too tight and doubles for each extra one.
+  #
+  # Thread-safe. Share it between processes with
+  # `GazetteRunner::Fleet::EstimatorSync` (require "gazette_runner/fleet").
+  class Estimator # rubocop:disable Metrics/ClassLength -- the public surface of one idea
+    # The default of each option.
+    DEFAULTS = {
+      quantile: 0.999, margin: 1.2, min: 1.0, max: 86_400.0, fallback: 900.0, min_runs: 20,
+      half_life: 2000, level_rate: 0.1
+    }.freeze
+    # The largest size accepted (pages, bytes, rows, ...).
+    MAX_SIZE = 1.0e15
+    # The longest duration accepted, in seconds: the histograms' range, ten days.
+    MAX_DURATION = 864_000.0
+    # Names become Redis keys.
+    NAME = /\A[\w.:-]{1,100}\z/
+    # The moving share of hangs weighs the last ~200 runs.
+    HANG_RATE_RATE = 1.0 / 200
+    # A censored run is learned one histogram bucket above its bound: it ran at least that long.
+    CENSORED_STEP = Math.log(Histogram::GROWTH)
+    # Quantiles {#predict} reports.
+    REPORTED = { p50: 0.5, p90: 0.9, p99: 0.99 }.freeze
+    # How much a thin histogram's tail is widened (see #tail).
+    SMALL_SAMPLE = 5.0
+    private_constant :HANG_RATE_RATE, :CENSORED_STEP, :REPORTED, :SMALL_SAMPLE
+
+    # @return [String]
+    attr_reader :name
+    # @return [Float] the quantile of durations that bounds are made of
+    attr_reader :quantile
+    # @return [Float] the factor the quantile is multiplied by
+    attr_reader :margin
+    # @return [Float] seconds; no bound is shorter
+    attr_reader :min
+    # @return [Float] seconds; no bound is longer
+    attr_reader :max
+    # @return [Float] seconds; the bound until {#min_runs} runs have finished
+    attr_reader :fallback
+    # @return [Integer] finished runs needed before bounds are learned ones
+    attr_reader :min_runs
+
+    # @param name [String, Symbol] what is estimated (letters, digits, `_ . : -`); the fleet's key
+    # @param options [Hash] any of {DEFAULTS}' keys:
+    #   quantile (in 0.5...1), margin (>= 1), min, max, fallback (seconds > 0),
+    #   min_runs (Integer >= 1), half_life (runs after which a run weighs half, >= 10),
+    #   level_rate (in 0...1, how fast the level follows a slowdown)
+    # @raise [ArgumentError] a bad name, an unknown option or a value out of range
+    def initialize(name, **options)
+      @name = name.to_s.dup.freeze
+      raise ArgumentError, "estimator name must match #{NAME.inspect}, got #{name.inspect}" unless NAME.match?(@name)
+
+      configure(options)
+      @state = new_state
+      @delta = nil
+      @lock = Mutex.new
+    end
+
+    # Learns from one run.
+    # @param size [Numeric] the input's size, finite, 0..{MAX_SIZE}
+    # @param duration [Numeric] seconds it took (or, censored, ran before it was ended), 0..{MAX_DURATION}
+    # @param censored [Boolean] true when the run was ended at its bound
+    # @return [self]
+    # @raise [ArgumentError] a size or duration that is not a finite number in range
+    def observe(size:, duration:, censored: false)
+      x = Estimator.log_size(size)
+      y = Math.log(checked(duration, "duration", MAX_DURATION).clamp(Histogram::MIN, MAX_DURATION))
+      raise ArgumentError, "censored must be true or false, got #{censored.inspect}" unless [true, false].include?(censored)
+
+      @lock.synchronize { censored ? ended(x, y) : learn(x, y) }
+      self
+    end
+
+    # @param size [Numeric]
+    # @return [Float] seconds to give a run of that size (`timeout:`)
+    # @raise [ArgumentError] a bad size
+    def bound(size:)
+      x = Estimator.log_size(size)
+      @lock.synchronize { bound_at(x) }
+    end
+
+    # @param size [Numeric]
+    # @return [Prediction]
+    # @raise [ArgumentError] a bad size
+    def predict(size:)
+      x = Estimator.log_size(size)
+      @lock.synchronize do
+        bound = bound_at(x)
+        next Prediction.new(size:, p50: nil, p90: nil, p99: nil, bound:) unless learned_now?
+
+        location = @state.location(x)
+        Prediction.new(size:, bound:, **REPORTED.transform_values { |q| seconds(location + @state.residual_quantile(q)) })
+      end
+    end
+
+    # The largest size whose predicted `quantile` of duration is at most
+    # `duration`: how many pages to put in a chunk for chunks of about that length.
+    # @param duration [Numeric] seconds > 0
+    # @param quantile [Float] in (0, 1)
+    # @return [Integer, nil] >= 1 (1 when even one is slower); nil before anything is learned
+    # @raise [ArgumentError] bad arguments
+    def size_for(duration:, quantile: 0.9)
+      target = Math.log(checked(duration, "duration", MAX_DURATION))
+      raise ArgumentError, "quantile must be in (0, 1), got #{quantile.inspect}" unless quantile_in?(quantile, 0.0)
+
+      @lock.synchronize do
+        next nil unless learned_now?
+
+        offset = @state.residual_quantile(quantile)
+        largest_size { |x| @state.location(x) + offset <= target }
+      end
+    end
+
+    # Runs the block with the bound for `size`, and learns from how it ended:
+    # a value (not a failed {Result}) is a finished run, a {TimeoutError} a
+    # censored one; other errors teach nothing (a crash says nothing about
+    # how long the work takes). While the block runs, the `slower_than_learned`
+    # alert fires if it passes the predicted p99 (see {Watch}).
+    #
+    #   estimator.run(size: pages) { |bound| GazetteRunner.run(argv, timeout: bound) }
+    #
+    # @param size [Numeric]
+    # @yieldparam bound [Float] seconds
+    # @return [Object] the block's value
+    # @raise [ArgumentError] a bad size, or no block
+    def run(size:)
+      raise ArgumentError, "Estimator#run needs a block" unless block_given?
+
+      prediction = predict(size:)
+      watch = Watch.start(self, prediction)
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      value = yield prediction.bound
+      finished(size, value, Process.clock_gettime(Process::CLOCK_MONOTONIC) - started)
+      value
+    rescue TimeoutError => e
+      observe(size:, duration: e.result.duration, censored: true) if e.result
+      raise
+    ensure
+      watch&.finish
+    end
+
+    # Learns from an attempt's {Event}: one whose program exited 0 as a
+    # finished run, one that timed out as censored; others teach nothing.
+    # (What `run(argv, estimator:, size:)` calls when an attempt ends.)
+    # @param event [Event]
+    # @param size [Numeric]
+    # @return [self]
+    def record(event, size:)
+      result = event.result
+      return self unless result
+
+      if event.outcome == :timeout then observe(size:, duration: result.duration, censored: true)
+      elsif result.success? then observe(size:, duration: result.duration)
+      end
+      self
+    end
+
+    # @return [Boolean] true once bounds are learned, not the fallback
+    def learned? = @lock.synchronize { learned_now? }
+
+    # @return [Integer] finished runs learned from (here and, when shared, in the fleet)
+    def runs = @state.runs
+
+    # @return [Integer] runs ended at their bound taken as probable hangs
+    def hangs = @state.hangs
+
+    # @return [Float] the share of recent runs (about 200) that were probable hangs
+    def hang_rate = @state.hang_rate
+
+    # @return [Hash{String=>Object}] JSON-ready: the name and the learned state
+    def to_h = @lock.synchronize { { "name" => name, "state" => @state.to_h } }
+
+    # Takes in what another estimator (another process, or a dump of this one)
+    # learned, as if its runs came after this one's.
+    # @param dump [Hash] a {#to_h} answer (parsed JSON is fine)
+    # @return [self]
+    # @raise [ArgumentError] a malformed dump or one with other settings
+    def merge!(dump)
+      other = State.from_h(dump.transform_keys(&:to_s).fetch("state"))
+      @lock.synchronize { @state = @state.merge(other) }
+      self
+    end
+
+    # Adds up dumps, each one's runs taken as coming after the previous one's.
+    # @param dumps [Array<Hash>] {#to_h} answers, at least one, all of one name
+    # @return [Hash{String=>Object}] of {#to_h}'s shape
+    # @raise [ArgumentError] no dump, or dumps of different names or settings
+    def self.merge(*dumps)
+      raise ArgumentError, "nothing to merge" if dumps.empty?
+
+      dumps = dumps.map { |dump| dump.transform_keys(&:to_s) }
+      names = dumps.map { |dump| dump.fetch("name") }.uniq
+      raise ArgumentError, "cannot merge estimators of different names: #{names.join(", ")}" if names.size > 1
+
+      { "name" => names.first,
+        "state" => dumps.map { |dump| State.from_h(dump.fetch("state")) }.reduce(:merge).to_h }
+    end
+
+    # @return [String]
+    def inspect
+      "#<#{self.class.name} #{name} runs=#{runs} hangs=#{hangs} #{learned? ? "learned" : "fallback"}>"
+    end
+
+    # @api private
+    # @param size [Object]
+    # @return [Float] ln(size + 1)
+    # @raise [ArgumentError] not a finite number in 0..MAX_SIZE
+    def self.log_size(size)
+      unless size.is_a?(Numeric) && size.real? && size.to_f.finite? && size >= 0 && size <= MAX_SIZE
+        raise ArgumentError, "size must be a finite number in 0..#{MAX_SIZE.to_i}, got #{size.inspect}"
+      end
+
+      Math.log(size.to_f + 1.0)
+    end
+
+    # Starts keeping the runs learned from here, for a fleet to collect.
+    # @api private
+    # @return [State] the delta since the last call (empty the first time)
+    def take_delta
+      @lock.synchronize do
+        delta = @delta || new_state
+        @delta = new_state
+        delta
+      end
+    end
+
+    # @api private
+    # @param fleet [State] the fleet's state, taken delta included
+    # @return [void]
+    def adopt(fleet)
+      @lock.synchronize { @state = fleet.merge(@delta || new_state) }
+    end
+
+    # A delta that could not be handed to the fleet, kept for the next try.
+    # @api private
+    # @param delta [State]
+    # @return [void]
+    def give_back(delta)
+      @lock.synchronize { @delta = delta.merge(@delta || new_state) }
+    end
+
+    # @api private
+    # @return [State] a copy of what this process knows
+    def state = @lock.synchronize { State.from_h(@state.to_h) }
+
+    private
+
+    def configure(options)
+      unknown = options.keys - DEFAULTS.keys
+      raise ArgumentError, "unknown estimator options: #{unknown.join(", ")}" unless unknown.empty?
+
+      options = DEFAULTS.merge(options)
+      @quantile = option_quantile(options[:quantile])
+      @margin = option_number(options[:margin], "margin", 1.0)
+      @min, @max, @fallback = %i[min max fallback].map { |key| option_number(options[key], key.to_s, 0.0, open: true) }
+      raise ArgumentError, "max (#{@max}) must be >= min (#{@min})" if @max < @min
+
+      @min_runs = option_count(options[:min_runs], "min_runs", 1)
+      @half_life = option_count(options[:half_life], "half_life", 10)
+      @level_rate = option_rate(options[:level_rate])
+    end
+
+    def option_quantile(value)
+      return value.to_f if quantile_in?(value, 0.5)
+
+      raise ArgumentError, "quantile must be in [0.5, 1), got #{value.inspect}"
+    end
+
+    def quantile_in?(value, low) = value.is_a?(Numeric) && value.real? && value >= low && value < 1 && value.positive?
+
+    def option_number(value, name, low, open: false)
+      ok = Options.finite?(value) && (open ? value > low : value >= low) && value <= MAX_DURATION
+      return value.to_f if ok
+
+      raise ArgumentError, "#{name} must be a finite number #{open ? ">" : ">="} #{low} and <= #{MAX_DURATION}, " \
+                           "got #{value.inspect}"
+    end
+
+    def option_count(value, name, low)
+      return value if value.is_a?(Integer) && value >= low && value <= 1_000_000_000
+
+      raise ArgumentError, "#{name} must be an Integer >= #{low}, got #{value.inspect}"
+    end
+
+    def option_rate(value)
+      return value.to_f if Options.finite?(value) && value.positive? && value < 1
+
+      raise ArgumentError, "level_rate must be in (0, 1), got #{value.inspect}"
+    end
+
+    def new_state
+      State.new(decay: 0.5**(1.0 / @half_life), level_rate: @level_rate, hang_rate_rate: HANG_RATE_RATE)
+    end
+
+    def checked(value, name, limit)
+      return value.to_f if Options.finite?(value) && value >= 0 && value <= limit
+
+      raise ArgumentError, "#{name} must be a finite number of seconds in 0..#{limit.to_i}, got #{value.inspect}"
+    end
+
+    def learned_now? = @state.runs >= @min_runs
+
+    def bound_at(x)
+      return cold_bound unless learned_now?
+
+      (Math.exp(@state.location(x) + tail) * @margin).clamp(@min, @max)
+    end
+
+    # The quantile of residuals, widened while the evidence is thin: by
+    # their standard deviation times 5 over the square root of the runs behind
+    # it (1.1 deviations after 20 runs, 0.07 after the ~5,800 a half-life of 2,000 keeps).
+    def tail = @state.tail(@quantile) + (SMALL_SAMPLE * @state.deviation / Math.sqrt([@state.weight, 1.0].max))
+
+    # The fallback, doubled for each run ended at it beyond the finished ones
+    # (at least 2 are forgiven: a hang or two in a cold start is no evidence).
+    def cold_bound
+      excess = @state.cold - [@state.runs, 2].max
+      excess.positive? ? (@fallback * (2.0**[excess, 40].min)).clamp(@min, @max) : @fallback
+    end
+
+    # During the cold start a run's residual is taken after its point is
+    # learned: before, the prediction is no prediction, and its error would
+    # sit in the histogram's tail for thousands of runs.
+    def learn(x, y)
+      cold = !learned_now?
+      each_state { |state| state.add_point(x, y) } if cold
+      raw = y - @state.curve(x)
+      residual = raw - @state.level
+      each_state do |state|
+        state.add_residual(raw, residual)
+        state.add_point(x, y) unless cold
+        state.tick
+      end
+    end
+
+    def ended(x, y)
+      if !learned_now? then each_state(&:count_cold)
+      elsif y - @state.location(x) < tail
+        each_state(&:count_tight)
+        learn(x, y + CENSORED_STEP)
+      else
+        each_state(&:add_hang)
+      end
+    end
+
+    def each_state(&) = [@state, @delta].compact.each(&)
+
+    def finished(size, value, duration)
+      return if value.is_a?(Result) && !value.success?
+
+      observe(size:, duration: [duration, MAX_DURATION].min)
+    end
+
+    def seconds(log) = Math.exp(log).clamp(0.0, MAX_DURATION)
+
+    # Bisection on ln(size + 1) for the largest size where the block holds.
+    def largest_size
+      low = 0.0
+      high = Math.log(MAX_SIZE + 1)
+      return 1 unless yield(Math.log(2.0))
+      return MAX_SIZE.to_i if yield(high)
+
+      60.times do
+        middle = (low + high) / 2
+        yield(middle) ? low = middle : high = middle
+      end
+      [(Math.exp(low) - 1).floor, 1].max
+    end
+  end
+end
