@@ -79,7 +79,11 @@ module EstimatorBench
               noise: Noise.new(kind: :laplace, scale: 0.25, slow_share: 0, slow_factor: 1), seed: 5),
     Trace.new(name: "all at once", shape: "20 + 0.002·p^1.6 s, 10 % ×5, log-Laplace b 0.2, drift ×2",
               before: ->(p) { 20 + (0.002 * (p**1.6)) }, after: ->(p) { 2 * (20 + (0.002 * (p**1.6))) },
-              noise: Noise.new(kind: :laplace, scale: 0.2, slow_share: 0.1, slow_factor: 5), seed: 6)
+              noise: Noise.new(kind: :laplace, scale: 0.2, slow_share: 0.1, slow_factor: 5), seed: 6),
+    # Beyond the brief: a slowdown so large that no run finishes within its bound at first.
+    Trace.new(name: "drift ×5", shape: "1 + 0.35·p s, lognormal σ 0.25, drift ×5 (beyond the brief's 1.5–2×)",
+              before: ->(p) { 1 + (0.35 * p) }, after: ->(p) { 5 * (1 + (0.35 * p)) },
+              noise: Noise.new(kind: :normal, scale: 0.25, slow_share: 0, slow_factor: 1), seed: 7)
   ].freeze
 
   module_function

@@ -55,9 +55,12 @@ module GazetteRunner
     CENSORED_STEP = Math.log(Histogram::GROWTH)
     # Quantiles {#predict} reports.
     REPORTED = { p50: 0.5, p90: 0.9, p99: 0.99 }.freeze
+    # The share of recent runs ended at their bound above which they are
+    # taken as too tight a bound, not as hangs.
+    CLUSTER = 0.25
     # How much a thin histogram's tail is widened (see #tail).
     SMALL_SAMPLE = 5.0
-    private_constant :HANG_RATE_RATE, :CENSORED_STEP, :REPORTED, :SMALL_SAMPLE
+    private_constant :HANG_RATE_RATE, :CENSORED_STEP, :REPORTED, :SMALL_SAMPLE, :CLUSTER
 
     # @return [String]
     attr_reader :name
@@ -249,12 +252,13 @@ module GazetteRunner
 
     # Starts keeping the runs learned from here, for a fleet to collect.
     # @api private
-    # @return [State] the delta since the last call (empty the first time)
+    # @return [Array(State, State)] the runs learned since the last call (none
+    #   the first time), and a copy of everything learned, at the same moment
     def take_delta
       @lock.synchronize do
         delta = @delta || new_state
         @delta = new_state
-        delta
+        [delta, State.from_h(@state.to_h)]
       end
     end
 
@@ -355,27 +359,36 @@ module GazetteRunner
     # During the cold start a run's residual is taken after its point is
     # learned: before, the prediction is no prediction, and its error would
     # sit in the histogram's tail for thousands of runs.
-    def learn(x, y)
+    def learn(x, y, ended: false)
       cold = !learned_now?
       each_state { |state| state.add_point(x, y) } if cold
       raw = y - @state.curve(x)
-      residual = raw - @state.level
+      residual = raw - @state.shift
       each_state do |state|
         state.add_residual(raw, residual)
         state.add_point(x, y) unless cold
-        state.tick
+        state.tick(ended:)
       end
     end
 
+    # A run ended at its bound: too tight a bound when the bound was below
+    # the learned tail, or when runs end at their bounds in a cluster (a
+    # slowdown so large that none finishes must still be learned); else a
+    # probable hang.
     def ended(x, y)
       if !learned_now? then each_state(&:count_cold)
-      elsif y - @state.location(x) < tail
+      elsif y - @state.location(x) < tail || clustered?
         each_state(&:count_tight)
-        learn(x, y + CENSORED_STEP)
+        learn(x, y + CENSORED_STEP, ended: true)
       else
         each_state(&:add_hang)
       end
     end
+
+    # More than a quarter of the last ~10 runs, this one included, ended at
+    # their bound: the third in a row, say. Hangs (0.5 % of runs, say) are
+    # not that close together.
+    def clustered? = @state.ended_rate + (State::ENDED_RATE * (1.0 - @state.ended_rate)) > CLUSTER
 
     def each_state(&) = [@state, @delta].compact.each(&)
 

@@ -34,6 +34,10 @@ module GazetteRunner
       # Residuals are clipped to +/- this (log units) in the level, so a
       # single outlier or an OCR run moves it little.
       LEVEL_CLIP = 1.0
+      # The level counts beyond this many of its standard deviations (see #shift).
+      DEAD_ZONE = 2.0
+      # The weight of a run in {#ended_rate}.
+      ENDED_RATE = 0.1
       # Histogram buckets.
       BINS = Histogram::LAST + 1
       LN2 = Math.log(2)
@@ -60,6 +64,8 @@ module GazetteRunner
       attr_reader :level
       # @return [Float] the moving share of runs that were probable hangs
       attr_reader :hang_rate
+      # @return [Float] the fast moving share (about 10 runs) of runs ended at their bound
+      attr_reader :ended_rate
 
       # @param decay [Float] in (0, 1)
       # @param level_rate [Float] in (0, 1)
@@ -69,7 +75,7 @@ module GazetteRunner
         @level_rate = level_rate
         @hang_rate_rate = hang_rate_rate
         @runs = @hangs = @tight = @cold = @ticks = 0
-        @level = @hang_rate = 0.0
+        @level = @hang_rate = @ended_rate = 0.0
         @weight = 1.0
         @line = Array.new(LINE.size, 0.0)
         @bw = Array.new(SIZE_BUCKETS, 0.0)
@@ -83,7 +89,16 @@ module GazetteRunner
 
       # @param x [Float] ln(size + 1)
       # @return [Float] the predicted median of ln(duration), the level included
-      def location(x) = curve(x) + @level
+      def location(x) = curve(x) + shift
+
+      # The level as far as it stands out of its own noise: the moving
+      # average of a few runs wanders by about deviation * sqrt(rate / (2 - rate))
+      # even when nothing changed, and a bound or a p50 must not wander with it.
+      # @return [Float] log units
+      def shift
+        noise = DEAD_ZONE * deviation * Math.sqrt(@level_rate / (2.0 - @level_rate))
+        @level - @level.clamp(-noise, noise)
+      end
 
       # A run that finished (or ended at a bound judged too tight: then y is
       # its lower bound), in three steps: {#add_residual}, {#add_point},
@@ -119,9 +134,11 @@ module GazetteRunner
       end
 
       # Ends a run's learning: earlier runs weigh less from now on.
+      # @param ended [Boolean] true when the run was ended at its bound
       # @return [void]
-      def tick
+      def tick(ended: false)
         @hang_rate -= @hang_rate_rate * @hang_rate
+        @ended_rate += ENDED_RATE * ((ended ? 1.0 : 0.0) - @ended_rate)
         @runs += 1
         @ticks += 1
         @weight /= decay
@@ -133,6 +150,7 @@ module GazetteRunner
       # @return [void]
       def add_hang
         @hang_rate += @hang_rate_rate * (1.0 - @hang_rate)
+        @ended_rate += ENDED_RATE * (1.0 - @ended_rate)
         @hangs += 1
         @ticks += 1
       end
@@ -208,6 +226,7 @@ module GazetteRunner
         { "version" => 1, "min_edge" => Histogram::MIN, "growth" => Histogram::GROWTH, "decay" => decay,
           "level_rate" => level_rate, "hang_rate_rate" => @hang_rate_rate, "runs" => runs, "hangs" => hangs,
           "tight" => tight, "cold" => cold, "ticks" => @ticks, "level" => level, "hang_rate" => hang_rate,
+          "ended_rate" => ended_rate,
           "line" => LINE.zip(@line.map { |v| v * scale }).to_h,
           "sizes" => sparse(@bw).map { |k, w| [k, w * scale, @bx[k] * scale, @by[k] * scale] },
           "residuals" => sparse(@hist).map { |i, w| [i, w * scale] } }
@@ -231,7 +250,7 @@ module GazetteRunner
       # @return [void]
       def load(hash)
         @runs, @hangs, @tight, @cold, @ticks = COUNTS.map { |key| Integer(hash.fetch(key)) }
-        @level, @hang_rate = %w[level hang_rate].map { |key| finite(hash.fetch(key)) }
+        @level, @hang_rate, @ended_rate = %w[level hang_rate ended_rate].map { |key| finite(hash.fetch(key)) }
         @line = LINE.map { |key| finite(hash.fetch("line").fetch(key)) }
         hash.fetch("sizes").each { |k, w, x, y| load_size(Integer(k), finite(w), finite(x), finite(y)) }
         hash.fetch("residuals").each { |i, w| load_residual(Integer(i), finite(w)) }
@@ -247,6 +266,7 @@ module GazetteRunner
           COUNTS.to_h { |key| [key, old[key] + new[key]] },
           "level" => (old["level"] * level_fade) + new["level"],
           "hang_rate" => (old["hang_rate"] * ((1.0 - @hang_rate_rate)**new["ticks"])) + new["hang_rate"],
+          "ended_rate" => (old["ended_rate"] * ((1.0 - ENDED_RATE)**new["ticks"])) + new["ended_rate"],
           "line" => LINE.to_h { |key| [key, (old["line"][key] * fade) + new["line"][key]] },
           "sizes" => add_rows(old["sizes"], new["sizes"], fade),
           "residuals" => add_rows(old["residuals"], new["residuals"], fade)
@@ -348,9 +368,21 @@ module GazetteRunner
         k = bucket(x)
         low = neighbour(k, x, -1)
         high = neighbour(k, x, 1)
-        return trend(x) unless low || high
+        return between(x, low, high) if low || high
 
-        between(x, low, high)
+        outside(x, k)
+      end
+
+      # No bucket point within reach: beyond the sizes seen, from the nearest
+      # bucket's point; within a wide gap between them, the trend line.
+      def outside(x, k)
+        populated = (0...SIZE_BUCKETS).select { |j| populated?(j) }
+        if populated.empty? then trend(x)
+        elsif k > populated.last then between(x, point(populated.last), nil)
+        elsif k < populated.first then between(x, nil, point(populated.first))
+        else
+          trend(x)
+        end
       end
 
       def between(x, low, high)
