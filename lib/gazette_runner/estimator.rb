@@ -250,7 +250,15 @@ module GazetteRunner
       Math.log(size.to_f + 1.0)
     end
 
-    # Starts keeping the runs learned from here, for a fleet to collect.
+    # Starts keeping the runs learned from now on, for a fleet to collect
+    # (once; later calls change nothing).
+    # @api private
+    # @return [void]
+    def keep_delta
+      @lock.synchronize { @delta ||= new_state }
+      nil
+    end
+
     # @api private
     # @return [Array(State, State)] the runs learned since the last call (none
     #   the first time), and a copy of everything learned, at the same moment

@@ -62,7 +62,7 @@ module GazetteRunner
         @syncs = 0
         @lock = Mutex.new
         @wake = ConditionVariable.new
-        estimator.take_delta # from now on, runs are kept for the fleet
+        estimator.keep_delta # from now on, runs are kept for the fleet
       end
 
       # Starts the thread (once); its first sync loads what the fleet learned.
