@@ -3,6 +3,7 @@
 require "json"
 require "redis"
 require "gazette_runner/fleet"
+require "gazette_runner/web/estimates"
 require_relative "support/redis_server"
 
 # Estimators of several processes share what they learn through a real
@@ -107,5 +108,38 @@ RSpec.describe GazetteRunner::Fleet::EstimatorSync, if: RedisServer.available? d
     expect(syncer.sync_once).to be(false)
     expect(syncer.last_error).to be_a(ArgumentError)
     expect(stored_runs).to eq(1)
+  end
+
+  it "publishes runs in flight with their ETA and the last runs for the dashboard" do
+    est = estimator
+    20.times { est.observe(size: 3, duration: 0.2) }
+    syncer = sync(est)
+    web = GazetteRunner::Web::Estimates.new(redis:, names: ["slicer"], config:)
+    runner = Thread.new { est.run(size: 3) { |bound| GazetteRunner.run(["sleep", "1"], timeout: bound) } }
+    expect(eventually(within: time_bound(2)) { GazetteRunner::Estimator::Watch.count == 1 }).to be(true)
+    sleep 0.4 # past its p99 (0.2 s)
+    syncer.sync_once
+
+    estimate = GazetteRunner::Fleet::EstimatorSync.read(redis, "slicer", config:)
+    expect(estimate["state"]["runs"]).to eq(20)
+    running = estimate["processes"].first["running"]
+    expect(running.size).to eq(1)
+    expect(running.first).to include("size" => 3, "slower_than_learned" => true)
+    status, headers, body = web.call("PATH_INFO" => "/", "SCRIPT_NAME" => "/estimates")
+    expect([status, headers["content-type"]]).to eq([200, "text/html; charset=utf-8"])
+    expect(body.join).to include("20 runs learned", "Running now", "slower than learned")
+
+    runner.join(time_bound(5))
+    syncer.sync_once
+    status, _, body = web.call("PATH_INFO" => "/estimates.json")
+    recent = JSON.parse(body.join).first["processes"].first["recent"]
+    expect(status).to eq(200)
+    expect(recent.last).to include("size" => 3, "outcome" => "ok")
+    expect(recent.last["duration"]).to be >= 1.0
+    expect(recent.last["predicted_p50"]).to be_within(0.05).of(0.2)
+    expect(JSON.parse(body.join).first["processes"].first["running"]).to be_empty
+    expect(redis.ttl("spec:estimator:slicer:process:#{GazetteRunner::Fleet.config.host}:#{Process.pid}")).to be_between(1, 1)
+  ensure
+    runner&.join(time_bound(5))
   end
 end

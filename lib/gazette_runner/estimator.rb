@@ -55,12 +55,14 @@ module GazetteRunner
     CENSORED_STEP = Math.log(Histogram::GROWTH)
     # Quantiles {#predict} reports.
     REPORTED = { p50: 0.5, p90: 0.9, p99: 0.99 }.freeze
+    # Runs kept for {#report}.
+    RECENT = 20
     # The share of recent runs ended at their bound above which they are
     # taken as too tight a bound, not as hangs.
     CLUSTER = 0.25
     # How much a thin histogram's tail is widened (see #tail).
     SMALL_SAMPLE = 5.0
-    private_constant :HANG_RATE_RATE, :CENSORED_STEP, :REPORTED, :SMALL_SAMPLE, :CLUSTER
+    private_constant :HANG_RATE_RATE, :CENSORED_STEP, :REPORTED, :SMALL_SAMPLE, :CLUSTER, :RECENT
 
     # @return [String]
     attr_reader :name
@@ -90,6 +92,7 @@ module GazetteRunner
       configure(options)
       @state = new_state
       @delta = nil
+      @recent = []
       @lock = Mutex.new
     end
 
@@ -104,7 +107,10 @@ module GazetteRunner
       y = Math.log(checked(duration, "duration", MAX_DURATION).clamp(Histogram::MIN, MAX_DURATION))
       raise ArgumentError, "censored must be true or false, got #{censored.inspect}" unless [true, false].include?(censored)
 
-      @lock.synchronize { censored ? ended(x, y) : learn(x, y) }
+      @lock.synchronize do
+        kind, residual = censored ? ended(x, y) : [:ok, learn(x, y)]
+        remember(size, y, kind, residual)
+      end
       self
     end
 
@@ -231,6 +237,17 @@ module GazetteRunner
 
       { "name" => names.first,
         "state" => dumps.map { |dump| State.from_h(dump.fetch("state")) }.reduce(:merge).to_h }
+    end
+
+    # What the dashboard shows of this process's estimator: what it learned,
+    # predictions for a few sizes, the runs in flight with their ETA, and the
+    # last runs, predicted against actual. JSON-ready.
+    # @param sizes [Array<Numeric>] sizes to predict
+    # @return [Hash{String=>Object}]
+    def report(sizes: [1, 10, 100, 1000])
+      { "name" => name, "runs" => runs, "hangs" => hangs, "hang_rate" => hang_rate.round(4), "learned" => learned?,
+        "predictions" => sizes.map { |size| predict(size:).to_h.transform_keys(&:to_s) },
+        "running" => Watch.running(self), "recent" => recent }
     end
 
     # @return [String]
@@ -367,6 +384,7 @@ module GazetteRunner
     # During the cold start a run's residual is taken after its point is
     # learned: before, the prediction is no prediction, and its error would
     # sit in the histogram's tail for thousands of runs.
+    # @return [Float] the residual learned
     def learn(x, y, ended: false)
       cold = !learned_now?
       each_state { |state| state.add_point(x, y) } if cold
@@ -377,20 +395,30 @@ module GazetteRunner
         state.add_point(x, y) unless cold
         state.tick(ended:)
       end
+      residual
     end
 
     # A run ended at its bound: too tight a bound when the bound was below
     # the learned tail, or when runs end at their bounds in a cluster (a
     # slowdown so large that none finishes must still be learned); else a
     # probable hang.
+    # @return [Array(Symbol, Float)] :cold, :tight or :hang, and the residual (of y)
     def ended(x, y)
-      if !learned_now? then each_state(&:count_cold)
-      elsif y - @state.location(x) < tail || clustered?
+      residual = y - @state.location(x)
+      if !learned_now? then each_state(&:count_cold) && [:cold, nil]
+      elsif residual < tail || clustered?
         each_state(&:count_tight)
         learn(x, y + CENSORED_STEP, ended: true)
+        [:tight, residual]
       else
-        each_state(&:add_hang)
+        each_state(&:add_hang) && [:hang, residual]
       end
+    end
+
+    # The last runs, for the dashboard's predicted against actual.
+    def remember(size, y, kind, residual)
+      @recent.shift if @recent.size >= RECENT
+      @recent << [Process.clock_gettime(Process::CLOCK_REALTIME), size, Math.exp(y), kind, residual]
     end
 
     # More than a quarter of the last ~10 runs, this one included, ended at
@@ -399,6 +427,19 @@ module GazetteRunner
     def clustered? = @state.ended_rate + (State::ENDED_RATE * (1.0 - @state.ended_rate)) > CLUSTER
 
     def each_state(&) = [@state, @delta].compact.each(&)
+
+    # The last runs with the median predicted for them (the residual's
+    # distance from the current median residual).
+    def recent
+      @lock.synchronize do
+        median = learned_now? ? @state.residual_quantile(0.5) : nil
+        @recent.map do |at, size, duration, kind, residual|
+          predicted = median && residual && (duration * Math.exp(median - residual))
+          { "at" => at.round(3), "size" => size, "duration" => duration.round(3), "outcome" => kind.to_s,
+            "predicted_p50" => predicted&.round(3) }
+        end
+      end
+    end
 
     def finished(size, value, duration)
       return if value.is_a?(Result) && !value.success?

@@ -72,6 +72,19 @@ module GazetteRunner
       def fire! = @fired = true
 
       # @api private
+      # @param now [Float] monotonic seconds
+      # @param wall [Float] Unix time at now
+      # @return [Hash{String=>Object}]
+      def to_h(now, wall)
+        elapsed = now - started
+        expected = [prediction.p50, prediction.p90, prediction.p99].find { |p| p > elapsed }
+        { "size" => prediction.size, "started_at" => (wall - elapsed).round(3), "elapsed" => elapsed.round(3),
+          "p50" => prediction.p50.round(3), "p90" => prediction.p90.round(3), "p99" => prediction.p99.round(3),
+          "bound" => prediction.bound.round(3), "eta" => expected && (wall - elapsed + expected).round(3),
+          "slower_than_learned" => expected.nil? }
+      end
+
+      # @api private
       # @param state [Symbol]
       # @return [Alert]
       def alert(state)
@@ -105,6 +118,18 @@ module GazetteRunner
 
         # @return [Integer] runs watched in this process now
         def count = LOCK.synchronize { @watches.size }
+
+        # The runs of an estimator in flight in this process, with their
+        # expected end: the start plus the first of the predicted p50, p90,
+        # p99 not yet passed (none left: slower than learned).
+        # @param estimator [Estimator]
+        # @return [Array<Hash{String=>Object}>] JSON-ready
+        def running(estimator)
+          now = Watch.now
+          wall = Process.clock_gettime(Process::CLOCK_REALTIME)
+          watches = LOCK.synchronize { @watches.select { |watch| watch.estimator.equal?(estimator) } }
+          watches.map { |watch| watch.to_h(now, wall) }
+        end
 
         private
 

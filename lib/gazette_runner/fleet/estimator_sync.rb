@@ -17,8 +17,15 @@ module GazetteRunner
     #   SLICER = GazetteRunner::Estimator.new("slicer", fallback: 900)
     #   GazetteRunner::Fleet::EstimatorSync.new(SLICER, redis: -> { Redis.new(url:) }).start
     #
-    # All of the estimator's Redis commands are in this file: HMGET, and a
-    # script of HGET, HSET, HINCRBY and EXPIRE.
+    # Each sync also publishes this process's {Estimator#report} (runs in
+    # flight with their ETA, the last runs predicted against actual) under
+    # `<prefix>estimator:<name>:process:<host>:<pid>`, for three intervals,
+    # listed in the sorted set `<prefix>estimator:<name>:processes`; {.read}
+    # gathers it all for the dashboard (`GazetteRunner::Web::Estimates`).
+    #
+    # All of the estimator's Redis commands are in this file: HMGET, a
+    # script of HGET, HSET, HINCRBY and EXPIRE; SET with EX, ZADD, EXPIRE,
+    # ZREMRANGEBYSCORE, ZRANGE and MGET for the reports.
     class EstimatorSync
       # Seconds the fleet's state is kept after its last write: 30 days.
       TTL = 30 * 24 * 3600
@@ -59,6 +66,7 @@ module GazetteRunner
         @interval = Options.seconds(interval, "interval")
         @ttl = Options.positive_integer(ttl, "ttl", optional: false)
         @key = config.key("estimator", estimator.name)
+        @member = "#{config.host}:#{Process.pid}"
         @syncs = 0
         @lock = Mutex.new
         @wake = ConditionVariable.new
@@ -102,11 +110,30 @@ module GazetteRunner
         return keep(delta, RuntimeError.new("#{key}: #{ATTEMPTS} concurrent writes in a row")) unless fleet
 
         estimator.adopt(fleet)
+        Fleet.with_redis(redis) { |client| publish(client) }
         @syncs += 1
         @last_error = nil
         true
       rescue StandardError => e
         keep(delta, e)
+      end
+
+      # What the fleet learned and what its processes report now.
+      # @param redis [Object] a Redis client, a ConnectionPool or a callable returning one
+      # @param name [String] the estimator's
+      # @param config [Config] whose prefix the keys take
+      # @param now [Float] Unix time
+      # @return [Hash{String=>Object}] "name", "state" ({Estimator::State#to_h}, nil when
+      #   none is stored) and "processes" ({Estimator#report}s with "host", "pid", "at")
+      def self.read(redis, name, config: Fleet.config, now: Time.now.to_f)
+        key = config.key("estimator", name)
+        Fleet.with_redis(Fleet.resolve(redis)) do |client|
+          client.zremrangebyscore("#{key}:processes", "-inf", now - 3600) # gone for an hour
+          members = client.zrange("#{key}:processes", 0, -1)
+          reports = members.empty? ? [] : client.mget(*members.map { |member| "#{key}:process:#{member}" })
+          { "name" => name, "state" => client.hget(key, "state")&.then { |json| JSON.parse(json) },
+            "processes" => reports.compact.map { |json| JSON.parse(json) } }
+        end
       end
 
       private
@@ -134,6 +161,16 @@ module GazetteRunner
         end
         nil
       end
+
+      def publish(client)
+        report = estimator.report.merge("host" => @member.rpartition(":").first, "pid" => Process.pid,
+                                        "at" => Time.now.to_f)
+        client.set("#{key}:process:#{@member}", JSON.generate(report), ex: report_ttl)
+        client.zadd("#{key}:processes", report["at"], @member)
+        client.expire("#{key}:processes", @ttl)
+      end
+
+      def report_ttl = (interval * 3).ceil
 
       def written?(client, version, state)
         client.eval(CAS_SCRIPT, keys: [key], argv: [version.to_s, JSON.generate(state.to_h), @ttl]) == 1
