@@ -111,11 +111,11 @@ RSpec.describe GazetteRunner::Fleet::EstimatorSync, if: RedisServer.available? d
   end
 
   it "publishes runs in flight with their ETA and the last runs for the dashboard" do
-    est = estimator
+    est = GazetteRunner::Estimator.new("slicer", min_runs: 10, min: 3)
     20.times { est.observe(size: 3, duration: 0.2) }
     syncer = sync(est)
     web = GazetteRunner::Web::Estimates.new(redis:, names: ["slicer"], config:)
-    runner = Thread.new { est.run(size: 3) { |bound| GazetteRunner.run(["sleep", "1"], timeout: bound) } }
+    runner = Thread.new { est.run(size: 3) { |bound| GazetteRunner.run(%w[sleep 1], timeout: bound) } }
     expect(eventually(within: time_bound(2)) { GazetteRunner::Estimator::Watch.count == 1 }).to be(true)
     sleep 0.4 # past its p99 (0.2 s)
     syncer.sync_once
@@ -138,7 +138,9 @@ RSpec.describe GazetteRunner::Fleet::EstimatorSync, if: RedisServer.available? d
     expect(recent.last["duration"]).to be >= 1.0
     expect(recent.last["predicted_p50"]).to be_within(0.05).of(0.2)
     expect(JSON.parse(body.join).first["processes"].first["running"]).to be_empty
-    expect(redis.ttl("spec:estimator:slicer:process:#{GazetteRunner::Fleet.config.host}:#{Process.pid}")).to be_between(1, 1)
+    expect(redis.ttl("spec:estimator:slicer:process:#{GazetteRunner::Fleet.config.host}:#{Process.pid}")).to be_between(
+      1, 1
+    )
   ensure
     runner&.join(time_bound(5))
   end

@@ -103,13 +103,14 @@ module GazetteRunner
     # @return [self]
     # @raise [ArgumentError] a size or duration that is not a finite number in range
     def observe(size:, duration:, censored: false)
-      x = Estimator.log_size(size)
-      y = Math.log(checked(duration, "duration", MAX_DURATION).clamp(Histogram::MIN, MAX_DURATION))
-      raise ArgumentError, "censored must be true or false, got #{censored.inspect}" unless [true, false].include?(censored)
+      log_size = Estimator.log_size(size)
+      log_duration = Math.log(checked(duration, "duration", MAX_DURATION).clamp(Histogram::MIN, MAX_DURATION))
+      raise ArgumentError, "censored must be true or false, got #{censored.inspect}" unless [true,
+                                                                                             false].include?(censored)
 
       @lock.synchronize do
-        kind, residual = censored ? ended(x, y) : [:ok, learn(x, y)]
-        remember(size, y, kind, residual)
+        kind, residual = censored ? ended(log_size, log_duration) : [:ok, learn(log_size, log_duration)]
+        remember(size, log_duration, kind, residual)
       end
       self
     end
@@ -118,21 +119,23 @@ module GazetteRunner
     # @return [Float] seconds to give a run of that size (`timeout:`)
     # @raise [ArgumentError] a bad size
     def bound(size:)
-      x = Estimator.log_size(size)
-      @lock.synchronize { bound_at(x) }
+      log_size = Estimator.log_size(size)
+      @lock.synchronize { bound_at(log_size) }
     end
 
     # @param size [Numeric]
     # @return [Prediction]
     # @raise [ArgumentError] a bad size
     def predict(size:)
-      x = Estimator.log_size(size)
+      log_size = Estimator.log_size(size)
       @lock.synchronize do
-        bound = bound_at(x)
+        bound = bound_at(log_size)
         next Prediction.new(size:, p50: nil, p90: nil, p99: nil, bound:) unless learned_now?
 
-        location = @state.location(x)
-        Prediction.new(size:, bound:, **REPORTED.transform_values { |q| seconds(location + @state.residual_quantile(q)) })
+        location = @state.location(log_size)
+        Prediction.new(size:, bound:, **REPORTED.transform_values do |q|
+                                          seconds(location + @state.residual_quantile(q))
+                                        end)
       end
     end
 
@@ -150,7 +153,7 @@ module GazetteRunner
         next nil unless learned_now?
 
         offset = @state.residual_quantile(quantile)
-        largest_size { |x| @state.location(x) + offset <= target }
+        largest_size { |log_size| @state.location(log_size) + offset <= target }
       end
     end
 
@@ -166,18 +169,13 @@ module GazetteRunner
     # @yieldparam bound [Float] seconds
     # @return [Object] the block's value
     # @raise [ArgumentError] a bad size, or no block
-    def run(size:)
-      raise ArgumentError, "Estimator#run needs a block" unless block_given?
+    # (A named block: Ruby 3.1.2 refuses an anonymous one after keywords.)
+    def run(size:, &block)
+      raise ArgumentError, "Estimator#run needs a block" unless block
 
       prediction = predict(size:)
       watch = Watch.start(self, prediction)
-      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      value = yield prediction.bound
-      finished(size, value, Process.clock_gettime(Process::CLOCK_MONOTONIC) - started)
-      value
-    rescue TimeoutError => e
-      observe(size:, duration: e.result.duration, censored: true) if e.result
-      raise
+      timed(size, prediction.bound, &block)
     ensure
       watch&.finish
     end
@@ -232,11 +230,19 @@ module GazetteRunner
       raise ArgumentError, "nothing to merge" if dumps.empty?
 
       dumps = dumps.map { |dump| dump.transform_keys(&:to_s) }
+      states = dumps.map { |dump| State.from_h(dump.fetch("state")) }
+      { "name" => one_name(dumps), "state" => states.reduce(:merge).to_h }
+    end
+
+    # @api private
+    # @param dumps [Array<Hash{String=>Object}>]
+    # @return [String] their one name
+    # @raise [ArgumentError] they have several
+    def self.one_name(dumps)
       names = dumps.map { |dump| dump.fetch("name") }.uniq
       raise ArgumentError, "cannot merge estimators of different names: #{names.join(", ")}" if names.size > 1
 
-      { "name" => names.first,
-        "state" => dumps.map { |dump| State.from_h(dump.fetch("state")) }.reduce(:merge).to_h }
+      names.first
     end
 
     # What the dashboard shows of this process's estimator: what it learned,
@@ -308,7 +314,7 @@ module GazetteRunner
 
     private
 
-    def configure(options)
+    def configure(options) # rubocop:disable Metrics/AbcSize -- one line per option
       unknown = options.keys - DEFAULTS.keys
       raise ArgumentError, "unknown estimator options: #{unknown.join(", ")}" unless unknown.empty?
 
@@ -363,10 +369,10 @@ module GazetteRunner
 
     def learned_now? = @state.runs >= @min_runs
 
-    def bound_at(x)
+    def bound_at(log_size)
       return cold_bound unless learned_now?
 
-      (Math.exp(@state.location(x) + tail) * @margin).clamp(@min, @max)
+      (Math.exp(@state.location(log_size) + tail) * @margin).clamp(@min, @max)
     end
 
     # The quantile of residuals, widened while the evidence is thin: by
@@ -385,14 +391,14 @@ module GazetteRunner
     # learned: before, the prediction is no prediction, and its error would
     # sit in the histogram's tail for thousands of runs.
     # @return [Float] the residual learned
-    def learn(x, y, ended: false)
+    def learn(log_size, log_duration, ended: false)
       cold = !learned_now?
-      each_state { |state| state.add_point(x, y) } if cold
-      raw = y - @state.curve(x)
+      each_state { |state| state.add_point(log_size, log_duration) } if cold
+      raw = log_duration - @state.curve(log_size)
       residual = raw - @state.shift
       each_state do |state|
         state.add_residual(raw, residual)
-        state.add_point(x, y) unless cold
+        state.add_point(log_size, log_duration) unless cold
         state.tick(ended:)
       end
       residual
@@ -402,13 +408,13 @@ module GazetteRunner
     # the learned tail, or when runs end at their bounds in a cluster (a
     # slowdown so large that none finishes must still be learned); else a
     # probable hang.
-    # @return [Array(Symbol, Float)] :cold, :tight or :hang, and the residual (of y)
-    def ended(x, y)
-      residual = y - @state.location(x)
+    # @return [Array(Symbol, Float)] :cold, :tight or :hang, and the residual
+    def ended(log_size, log_duration)
+      residual = log_duration - @state.location(log_size)
       if !learned_now? then each_state(&:count_cold) && [:cold, nil]
       elsif residual < tail || clustered?
         each_state(&:count_tight)
-        learn(x, y + CENSORED_STEP, ended: true)
+        learn(log_size, log_duration + CENSORED_STEP, ended: true)
         [:tight, residual]
       else
         each_state(&:add_hang) && [:hang, residual]
@@ -416,9 +422,9 @@ module GazetteRunner
     end
 
     # The last runs, for the dashboard's predicted against actual.
-    def remember(size, y, kind, residual)
+    def remember(size, log_duration, kind, residual)
       @recent.shift if @recent.size >= RECENT
-      @recent << [Process.clock_gettime(Process::CLOCK_REALTIME), size, Math.exp(y), kind, residual]
+      @recent << [Process.clock_gettime(Process::CLOCK_REALTIME), size, Math.exp(log_duration), kind, residual]
     end
 
     # More than a quarter of the last ~10 runs, this one included, ended at
@@ -439,6 +445,14 @@ module GazetteRunner
             "predicted_p50" => predicted&.round(3) }
         end
       end
+    end
+
+    def timed(size, bound)
+      started = Watch.now
+      yield(bound).tap { |value| finished(size, value, Watch.now - started) }
+    rescue TimeoutError => e
+      observe(size:, duration: e.result.duration, censored: true) if e.result
+      raise
     end
 
     def finished(size, value, duration)

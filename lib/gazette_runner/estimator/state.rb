@@ -1,5 +1,9 @@
 # frozen_string_literal: true
 
+# x, y, k, i and w are the model's notation throughout (ln size, ln duration,
+# size bucket, histogram bin, weight), as in docs/estimator.md.
+# rubocop:disable Naming/MethodParameterName
+
 module GazetteRunner
   class Estimator
     # What an {Estimator} has learned, as sums of bounded size that a run
@@ -70,7 +74,7 @@ module GazetteRunner
       # @param decay [Float] in (0, 1)
       # @param level_rate [Float] in (0, 1)
       # @param hang_rate_rate [Float] in (0, 1), the weight of a run in {#hang_rate}
-      def initialize(decay:, level_rate:, hang_rate_rate:)
+      def initialize(decay:, level_rate:, hang_rate_rate:) # rubocop:disable Metrics/AbcSize -- every sum starts at 0
         @decay = decay
         @level_rate = level_rate
         @hang_rate_rate = hang_rate_rate
@@ -118,7 +122,7 @@ module GazetteRunner
       # @param x [Float]
       # @param y [Float]
       # @return [void]
-      def add_point(x, y)
+      def add_point(x, y) # rubocop:disable Metrics/AbcSize -- one line per sum, inline: the hot path
         w = @weight
         line = @line
         line[0] += w
@@ -221,7 +225,7 @@ module GazetteRunner
 
       # JSON-ready; sums in the frame where the next run weighs 1.
       # @return [Hash{String=>Object}]
-      def to_h
+      def to_h # rubocop:disable Metrics/AbcSize -- one field per sum
         scale = 1.0 / @weight
         { "version" => 1, "min_edge" => Histogram::MIN, "growth" => Histogram::GROWTH, "decay" => decay,
           "level_rate" => level_rate, "hang_rate_rate" => @hang_rate_rate, "runs" => runs, "hangs" => hangs,
@@ -248,7 +252,7 @@ module GazetteRunner
       # @api private
       # @param hash [Hash{String=>Object}]
       # @return [void]
-      def load(hash)
+      def load(hash) # rubocop:disable Metrics/AbcSize -- one line per field of to_h
         @runs, @hangs, @tight, @cold, @ticks = COUNTS.map { |key| Integer(hash.fetch(key)) }
         @level, @hang_rate, @ended_rate = %w[level hang_rate ended_rate].map { |key| finite(hash.fetch(key)) }
         @line = LINE.map { |key| finite(hash.fetch("line").fetch(key)) }
@@ -259,7 +263,7 @@ module GazetteRunner
 
       private
 
-      def merged_hash(old, new)
+      def merged_hash(old, new) # rubocop:disable Metrics/AbcSize -- one line per field of to_h
         fade = decay**new["runs"]
         level_fade = (1.0 - level_rate)**new["runs"]
         new.merge(
@@ -377,17 +381,15 @@ module GazetteRunner
       # bucket's point; within a wide gap between them, the trend line.
       def outside(x, k)
         populated = (0...SIZE_BUCKETS).select { |j| populated?(j) }
-        if populated.empty? then trend(x)
-        elsif k > populated.last then between(x, point(populated.last), nil)
-        elsif k < populated.first then between(x, nil, point(populated.first))
-        else
-          trend(x)
-        end
+        return trend(x) if populated.empty? || k.between?(populated.first, populated.last)
+
+        k > populated.last ? between(x, point(populated.last), nil) : between(x, nil, point(populated.first))
       end
 
       def between(x, low, high)
         if low && high
-          (x0, y0), (x1, y1) = low, high
+          (x0, y0) = low
+          (x1, y1) = high
           y0 + ((y1 - y0) * (x - x0) / (x1 - x0))
         elsif low
           low[1] + ([slope, 1.0].max * (x - low[0]))
@@ -447,3 +449,4 @@ module GazetteRunner
     end
   end
 end
+# rubocop:enable Naming/MethodParameterName

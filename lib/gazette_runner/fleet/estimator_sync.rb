@@ -26,7 +26,7 @@ module GazetteRunner
     # All of the estimator's Redis commands are in this file: HMGET, a
     # script of HGET, HSET, HINCRBY and EXPIRE; SET with EX, ZADD, EXPIRE,
     # ZREMRANGEBYSCORE, ZRANGE and MGET for the reports.
-    class EstimatorSync
+    class EstimatorSync # rubocop:disable Metrics/ClassLength -- the estimator's one Redis file, by design
       # Seconds the fleet's state is kept after its last write: 30 days.
       TTL = 30 * 24 * 3600
       # Writes the state if `version` is still what was read.
@@ -66,7 +66,8 @@ module GazetteRunner
         @interval = Options.seconds(interval, "interval")
         @ttl = Options.positive_integer(ttl, "ttl", optional: false)
         @key = config.key("estimator", estimator.name)
-        @member = "#{config.host}:#{Process.pid}"
+        @host = config.host
+        @member = "#{@host}:#{Process.pid}"
         @syncs = 0
         @lock = Mutex.new
         @wake = ConditionVariable.new
@@ -128,12 +129,19 @@ module GazetteRunner
       def self.read(redis, name, config: Fleet.config, now: Time.now.to_f)
         key = config.key("estimator", name)
         Fleet.with_redis(Fleet.resolve(redis)) do |client|
-          client.zremrangebyscore("#{key}:processes", "-inf", now - 3600) # gone for an hour
-          members = client.zrange("#{key}:processes", 0, -1)
-          reports = members.empty? ? [] : client.mget(*members.map { |member| "#{key}:process:#{member}" })
           { "name" => name, "state" => client.hget(key, "state")&.then { |json| JSON.parse(json) },
-            "processes" => reports.compact.map { |json| JSON.parse(json) } }
+            "processes" => reports(client, key, now) }
         end
+      end
+
+      # @api private
+      # @return [Array<Hash>] the processes' reports, those gone for an hour forgotten
+      def self.reports(client, key, now)
+        client.zremrangebyscore("#{key}:processes", "-inf", now - 3600)
+        members = client.zrange("#{key}:processes", 0, -1)
+        return [] if members.empty?
+
+        client.mget(*members.map { |member| "#{key}:process:#{member}" }).compact.map { |json| JSON.parse(json) }
       end
 
       private
@@ -152,21 +160,24 @@ module GazetteRunner
       def exchange(client, delta, known)
         ATTEMPTS.times do
           version, json = client.hmget(key, "version", "state")
-          stored = json && Estimator::State.from_h(JSON.parse(json))
           # With nothing stored (the first process, or a TTL passed), this
           # process's whole knowledge becomes the fleet's.
-          merged = stored ? stored.merge(delta) : known
-          return merged if stored && delta.runs.zero? && delta.hangs.zero? && delta.cold.zero?
-          return merged if written?(client, version, merged)
+          return known if json.nil? && written?(client, version, known)
+          next if json.nil?
+
+          merged = Estimator::State.from_h(JSON.parse(json)).merge(delta)
+          return merged if empty?(delta) || written?(client, version, merged)
         end
         nil
       end
 
+      def empty?(delta) = (delta.runs + delta.hangs + delta.cold + delta.tight).zero?
+
       def publish(client)
-        report = estimator.report.merge("host" => @member.rpartition(":").first, "pid" => Process.pid,
-                                        "at" => Time.now.to_f)
+        now = Time.now.to_f
+        report = estimator.report.merge("host" => @host, "pid" => Process.pid, "at" => now)
         client.set("#{key}:process:#{@member}", JSON.generate(report), ex: report_ttl)
-        client.zadd("#{key}:processes", report["at"], @member)
+        client.zadd("#{key}:processes", now, @member)
         client.expire("#{key}:processes", @ttl)
       end
 
