@@ -76,15 +76,16 @@ module EstimatorBench
     { trace: trace.name, shape: trace.shape,
       killed: 100.0 * tally[:killed] / tally[:healthy], fixed_killed: 100.0 * tally[:fixed_killed] / tally[:healthy],
       hang_end: tally[:hang_time] / tally[:hangs], bound_ratio: tally[:bound] / tally[:best],
-      after_drift: 100.0 * tally[:after_killed] / tally[:after], micros: tally[:spent] / RUNS * 1e6 }
+      after_drift: 100.0 * tally[:after_killed] / tally[:after], micros: tally[:spent] / RUNS * 1e6,
+      ideal: Math.exp(trace.noise.quantile(0.999) - trace.noise.quantile(BEST_QUANTILE)) * 1.2 }
   end
 
-  def table(rows)
+  def table(rows) # rubocop:disable Metrics/AbcSize -- one cell per column
     header = ["trace", "healthy runs killed", "(fixed 900 s)", "mean time to end a hang", "mean bound / best",
-              "killed in 1,000 runs after drift", "µs per run"]
+              "(knowing the truth)", "killed in 1,000 runs after drift", "µs per run"]
     lines = rows.map do |r|
       [r[:trace], pct(r[:killed]), pct(r[:fixed_killed]), "#{format("%.0f", r[:hang_end])} s (vs 900 s)",
-       format("%.2f×", r[:bound_ratio]), pct(r[:after_drift]), format("%.1f", r[:micros])]
+       format("%.2f×", r[:bound_ratio]), format("%.2f×", r[:ideal]), pct(r[:after_drift]), format("%.1f", r[:micros])]
     end
     Bench::Markdown.table(header, lines)
   end
@@ -113,9 +114,26 @@ module EstimatorBench
       over the mean of the best possible bound (the true #{BEST_QUANTILE * 100} % quantile of the duration at
       that size and moment, from the generator); healthy runs killed among the #{AFTER_DRIFT} runs after
       the deploy; microseconds of `bound` plus `observe` per run (CPU time of the replaying thread).
-      Targets: <= 0.1 %, <= 1.5×, <= 1 %, <= 50 µs.
+      "(knowing the truth)" is the ratio an estimator that knew the generator would
+      reach with the same options (the true 99.9 % quantile × margin 1.2, over the true
+      99.8 %); the difference is what learning costs or, in the heavy tail, where a
+      learned 99.9 % quantile falls short of the true one, saves at the price of more
+      (still < 0.1 %) killed runs. Targets: <= 0.1 %,
+      <= 1.5×, <= 1 %, <= 50 µs.
 
       #{table}
+
+      Reading it: every trace of the brief's shapes meets the four targets. The bounds'
+      excess over the best possible is mostly the options' (quantile 0.999 and margin 1.2,
+      chosen for the 0.1 % target: heavier tails widen the gap between the 99.9 % and
+      99.8 % quantiles); a smaller margin trades killed runs for shorter bounds. A hang is
+      ended after a few times the median duration of its size instead of 900 s; in "all
+      at once", whose 99.8 % quantile for a 1,000-page input after the deploy is about
+      2,800 s, the mean (741 s) is close to 900 s because the fixed bound was too short there
+      (it kills 0.3 % of healthy runs). The ×5 slowdown, beyond the brief, shows the
+      clustered-censoring rule at work: no run finishes at first, yet 0.9 % are killed
+      in the 1,000 runs after it; its mean bound misses 1.5× (the tail stays wide for a
+      while after the jump).
     MD
   end
 end
