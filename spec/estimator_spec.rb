@@ -292,6 +292,20 @@ RSpec.describe GazetteRunner::Estimator do
       GazetteRunner.off_alert(handler)
     end
 
+    it "watches a run started by hand, as the estimator: option does" do
+      alerts = Queue.new
+      handler = GazetteRunner.on_alert { |alert| alerts << alert }
+      expect(described_class.new("new").watch(size: 1)).to be_nil # nothing learned, no p99
+      watch = taught.watch(size: 1)
+      GazetteRunner.run(["sleep", "0.6"], timeout: 5)
+      expect(next_alert(alerts, time_bound(1))).to have_attributes(state: :firing)
+      expect(watch).to be_fired
+      watch.finish
+      expect(alerts.pop).to have_attributes(state: :cleared)
+    ensure
+      GazetteRunner.off_alert(handler)
+    end
+
     it "says nothing about a run within its p99" do
       alerts = Queue.new
       handler = GazetteRunner.on_alert { |alert| alerts << alert }

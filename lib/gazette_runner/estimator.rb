@@ -180,6 +180,13 @@ module GazetteRunner
       watch&.finish
     end
 
+    # Watches a run of that size starting now, for the `slower_than_learned`
+    # alert ({#run} does it itself); call {Watch#finish} when it ends.
+    # @param size [Numeric]
+    # @return [Watch, nil] nil while nothing is learned (there is no p99 yet)
+    # @raise [ArgumentError] a bad size
+    def watch(size:) = Watch.start(self, predict(size:))
+
     # Learns from an attempt's {Event}: one whose program exited 0 as a
     # finished run, one that timed out as censored; others teach nothing.
     # (What `run(argv, estimator:, size:)` calls when an attempt ends.)
