@@ -237,6 +237,15 @@ RSpec.describe GazetteRunner::Estimator do
       expect { estimator.run(size: 1) }.to raise_error(ArgumentError, /block/)
     end
 
+    it "checks the estimator: and size: options of run" do
+      expect(described_class.option(nil, nil)).to eq([nil, nil])
+      expect(described_class.option(estimator, 3)).to eq([estimator, 3])
+      expect { described_class.option(nil, 3) }.to raise_error(ArgumentError, /estimator must be/)
+      expect { described_class.option("slicer", 3) }.to raise_error(ArgumentError, /estimator must be/)
+      expect { described_class.option(estimator, nil) }.to raise_error(ArgumentError, /size/)
+      expect { described_class.option(estimator, -1) }.to raise_error(ArgumentError, /size/)
+    end
+
     it "accepts the extremes of the ranges" do
       estimator.observe(size: 0, duration: 0)
       estimator.observe(size: described_class::MAX_SIZE, duration: described_class::MAX_DURATION)

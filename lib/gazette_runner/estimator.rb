@@ -197,8 +197,10 @@ module GazetteRunner
       result = event.result
       return self unless result
 
-      if event.outcome == :timeout then observe(size:, duration: result.duration, censored: true)
-      elsif result.success? then observe(size:, duration: result.duration)
+      # Clamped: a report must not raise for a run longer than ten days.
+      duration = result.duration.clamp(0.0, MAX_DURATION)
+      if event.outcome == :timeout then observe(size:, duration:, censored: true)
+      elsif result.success? then observe(size:, duration:)
       end
       self
     end
@@ -278,6 +280,21 @@ module GazetteRunner
       end
 
       Math.log(size.to_f + 1.0)
+    end
+
+    # Checks the `estimator:` and `size:` options of {GazetteRunner.run}.
+    # @api private
+    # @param estimator [Object] the option's value
+    # @param size [Object] the option's value
+    # @return [Array(Estimator, Numeric), Array(nil, nil)] both, or neither when neither was given
+    # @raise [ArgumentError] one without the other, not an Estimator, or a bad size
+    def self.option(estimator, size)
+      return [nil, nil] if estimator.nil? && size.nil?
+      raise ArgumentError, "estimator must be a GazetteRunner::Estimator, got #{estimator.inspect}" unless
+        estimator.is_a?(Estimator)
+
+      log_size(size)
+      [estimator, size]
     end
 
     # Starts keeping the runs learned from now on, for a fleet to collect

@@ -18,6 +18,8 @@ module GazetteApp
     LOCK = Mutex.new
     # A page object of an uncompressed PDF (not the /Pages tree node).
     PAGE_OBJECT = %r{/Type\s*/Page(?![a-zA-Z])}
+    # Larger files are not read for their page count (a job must not load 100 MB for it).
+    PAGE_SCAN_LIMIT = 32 * 1024 * 1024
 
     class << self
       # @return [GazetteRunner::Estimator] the slicer's, shared with the fleet in a Sidekiq worker
@@ -50,6 +52,8 @@ module GazetteApp
       # @param path [String]
       # @return [Integer, nil]
       def pages_of(path)
+        return nil if File.size(path) > PAGE_SCAN_LIMIT
+
         count = File.binread(path).scan(PAGE_OBJECT).size
         count.positive? ? count : nil
       rescue SystemCallError
