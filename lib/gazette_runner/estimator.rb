@@ -105,8 +105,9 @@ module GazetteRunner
     def observe(size:, duration:, censored: false)
       log_size = Estimator.log_size(size)
       log_duration = Math.log(checked(duration, "duration", MAX_DURATION).clamp(Histogram::MIN, MAX_DURATION))
-      raise ArgumentError, "censored must be true or false, got #{censored.inspect}" unless [true,
-                                                                                             false].include?(censored)
+      unless censored.equal?(true) || censored.equal?(false)
+        raise ArgumentError, "censored must be true or false, got #{censored.inspect}"
+      end
 
       @lock.synchronize do
         kind, residual = censored ? ended(log_size, log_duration) : [:ok, learn(log_size, log_duration)]
@@ -133,9 +134,8 @@ module GazetteRunner
         next Prediction.new(size:, p50: nil, p90: nil, p99: nil, bound:) unless learned_now?
 
         location = @state.location(log_size)
-        Prediction.new(size:, bound:, **REPORTED.transform_values do |q|
-                                          seconds(location + @state.residual_quantile(q))
-                                        end)
+        percentiles = REPORTED.transform_values { |q| seconds(location + @state.residual_quantile(q)) }
+        Prediction.new(size:, bound:, **percentiles)
       end
     end
 

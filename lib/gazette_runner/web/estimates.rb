@@ -84,10 +84,9 @@ module GazetteRunner
       def predictions(report)
         return "" unless report
 
-        rows = report["predictions"].map do |p|
-          "<tr><td class=n>#{h(p["size"])}</td>#{%w[p50 p90 p99 bound].map do |k|
-                                                   "<td class=n>#{duration(p[k])}</td>"
-                                                 end.join}</tr>"
+        rows = report["predictions"].map do |prediction|
+          cells = %w[p50 p90 p99 bound].map { |key| "<td class=n>#{duration(prediction[key])}</td>" }
+          "<tr><td class=n>#{h(prediction["size"])}</td>#{cells.join}</tr>"
         end
         table("Predicted by size", %w[size p50 p90 p99 bound], rows)
       end
