@@ -201,6 +201,15 @@ RSpec.describe GazetteRunner::Estimator do
       expect { estimator.merge!(dump) }.to raise_error(ArgumentError, /out of range/)
       expect { estimator.merge!(estimator.to_h.merge("state" => { "version" => 2 })) }
         .to raise_error(ArgumentError, /version/)
+      dump = estimator.to_h
+      dump["state"].delete("line")
+      expect { estimator.merge!(dump) }.to raise_error(ArgumentError, /malformed/)
+      dump = estimator.to_h
+      dump["state"]["decay"] = 1.5
+      expect { estimator.merge!(dump) }.to raise_error(ArgumentError, /rate/)
+      dump = estimator.to_h
+      dump["state"]["sizes"] = [[1, "x", 0, 0]]
+      expect { estimator.merge!(dump) }.to raise_error(ArgumentError)
     end
   end
 
@@ -232,6 +241,7 @@ RSpec.describe GazetteRunner::Estimator do
       expect { described_class.new("x", fallback: Float::INFINITY) }.to raise_error(ArgumentError, /fallback/)
       expect { described_class.new("x", min_runs: 0) }.to raise_error(ArgumentError, /min_runs/)
       expect { described_class.new("x", level_rate: 1) }.to raise_error(ArgumentError, /level_rate/)
+      expect { described_class.new("x", tail_half_life: 5) }.to raise_error(ArgumentError, /tail_half_life/)
       expect { described_class.new("x", speed: 1) }.to raise_error(ArgumentError, /unknown/)
       expect { estimator.size_for(duration: 1, quantile: 1.5) }.to raise_error(ArgumentError, /quantile/)
       expect { estimator.run(size: 1) }.to raise_error(ArgumentError, /block/)

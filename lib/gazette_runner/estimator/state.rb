@@ -11,10 +11,12 @@ module GazetteRunner
     #
     # Everything is in log space: x = ln(size + 1), y = ln(duration). Older
     # runs weigh less: each run multiplies the weight of all earlier ones by
-    # {#decay} (a half-life counted in runs, not in wall time, so a script that
-    # runs rarely forgets as slowly as a busy one). Instead of scaling every
-    # sum on each run, the next run's weight grows by 1 / decay and the sums
-    # are rescaled once in a while.
+    # {#decay} in the curve and by {#tail_decay} in the residuals (half-lives
+    # counted in runs, not in wall time, so a script that runs rarely forgets
+    # as slowly as a busy one). The curve forgets faster (it must follow a
+    # slowdown), the residuals slower (a 99.9 % quantile needs thousands of
+    # runs). Instead of scaling every sum on each run, the next run's weight
+    # grows by 1 / decay and the sums are rescaled once in a while.
     #
     # - a weighted least-squares line of y on x (the trend, used to extrapolate);
     # - per size bucket (sizes within a factor of 2), the weighted means of x
@@ -49,13 +51,17 @@ module GazetteRunner
       LN_GROWTH = Math.log(Histogram::GROWTH)
       private_constant :RESCALE_AT, :LN2, :LN_MIN, :LN_GROWTH
 
+      # The settings a state carries, each in (0, 1).
+      RATES = %w[decay tail_decay level_rate hang_rate_rate].freeze
       # Counters that add up in a merge.
       COUNTS = %w[runs hangs tight cold ticks].freeze
       # Fields of the trend line, in {#to_h}'s order.
-      LINE = %w[s0 sx sxx sy sxy rsum rsq].freeze
+      LINE = %w[s0 sx sxx sy sxy].freeze
 
-      # @return [Float] the weight a run keeps per later run
+      # @return [Float] the weight a run keeps per later run in the curve
       attr_reader :decay
+      # @return [Float] the weight a run keeps per later run in the residuals
+      attr_reader :tail_decay
       # @return [Float] the level's weight for a new residual
       attr_reader :level_rate
       # @return [Integer] finished runs learned from (not decayed)
@@ -71,20 +77,21 @@ module GazetteRunner
       # @return [Float] the fast moving share (about 10 runs) of runs ended at their bound
       attr_reader :ended_rate
 
-      # @param decay [Float] in (0, 1)
+      # @param decay [Float] in (0, 1), for the curve
+      # @param tail_decay [Float] in (0, 1), for the residuals
       # @param level_rate [Float] in (0, 1)
       # @param hang_rate_rate [Float] in (0, 1), the weight of a run in {#hang_rate}
-      def initialize(decay:, level_rate:, hang_rate_rate:) # rubocop:disable Metrics/AbcSize -- every sum starts at 0
+      def initialize(decay:, tail_decay:, level_rate:, hang_rate_rate:) # rubocop:disable Metrics/AbcSize -- every sum starts at 0
         @decay = decay
+        @tail_decay = tail_decay
         @level_rate = level_rate
         @hang_rate_rate = hang_rate_rate
         @runs = @hangs = @tight = @cold = @ticks = 0
         @level = @hang_rate = @ended_rate = 0.0
-        @weight = 1.0
+        @weight = @tail_weight = 1.0
         @line = Array.new(LINE.size, 0.0)
-        @bw = Array.new(SIZE_BUCKETS, 0.0)
-        @bx = Array.new(SIZE_BUCKETS, 0.0)
-        @by = Array.new(SIZE_BUCKETS, 0.0)
+        @moments = [0.0, 0.0] # the residuals' sum and sum of squares
+        @bw, @bx, @by = Array.new(3) { Array.new(SIZE_BUCKETS, 0.0) }
         @hist = Array.new(BINS, 0.0)
         @top = 0
         @hist_total = 0.0
@@ -146,8 +153,9 @@ module GazetteRunner
         @runs += 1
         @ticks += 1
         @weight /= decay
+        @tail_weight /= tail_decay
         @curve_x = nil # the bucket prior's weight follows the run's
-        rescale if @weight > RESCALE_AT
+        rescale if @weight > RESCALE_AT || @tail_weight > RESCALE_AT
       end
 
       # A run ended at its bound, taken as a probable hang: counted, not learned.
@@ -176,6 +184,19 @@ module GazetteRunner
         @tails[quantile] ||= compute_tail(quantile)
       end
 
+      # A high quantile extrapolated from two lower ones, as if the tail
+      # beyond them were exponential in log space (a Pareto tail of durations):
+      # the 99.9 % from the 99 % and 99.5 %, which rest on 10 and 5 times more
+      # runs than the 99.9 % itself.
+      # @param quantile [Float] in (0, 1)
+      # @return [Float, nil] log units
+      def extrapolated_tail(quantile)
+        beyond = 1.0 - quantile
+        near = tail(1.0 - (5 * beyond))
+        far = tail(1.0 - (10 * beyond))
+        near && (near + ((near - far) / Math.log(2) * Math.log(5)))
+      end
+
       # @param quantile [Float] in (0, 1)
       # @return [Float, nil] that quantile of residuals (log units, its bucket's middle), nil before any run
       def residual_quantile(quantile)
@@ -187,13 +208,13 @@ module GazetteRunner
       def deviation
         return 0.0 unless @hist_total.positive?
 
-        mean = @line[5] / @hist_total
-        variance = (@line[6] / @hist_total) - (mean * mean)
+        mean = @moments[0] / @hist_total
+        variance = (@moments[1] / @hist_total) - (mean * mean)
         variance.positive? ? Math.sqrt(variance) : 0.0
       end
 
       # @return [Float] the effective number of runs behind the sums
-      def weight = @line[0] / @weight
+      def weight = @hist_total / @tail_weight
 
       # @return [Float] the trend line's slope (d ln duration / d ln size), 0 without spread in size
       def slope
@@ -216,7 +237,7 @@ module GazetteRunner
       # @return [State] a new state
       # @raise [ArgumentError] the two use different decays
       def merge(newer)
-        unless newer.decay == decay && newer.level_rate == level_rate
+        unless [newer.decay, newer.tail_decay, newer.level_rate] == [decay, tail_decay, level_rate]
           raise ArgumentError, "cannot merge estimator states with different decay or level rate"
         end
 
@@ -227,13 +248,16 @@ module GazetteRunner
       # @return [Hash{String=>Object}]
       def to_h # rubocop:disable Metrics/AbcSize -- one field per sum
         scale = 1.0 / @weight
+        tail_scale = 1.0 / @tail_weight
         { "version" => 1, "min_edge" => Histogram::MIN, "growth" => Histogram::GROWTH, "decay" => decay,
+          "tail_decay" => tail_decay,
           "level_rate" => level_rate, "hang_rate_rate" => @hang_rate_rate, "runs" => runs, "hangs" => hangs,
           "tight" => tight, "cold" => cold, "ticks" => @ticks, "level" => level, "hang_rate" => hang_rate,
           "ended_rate" => ended_rate,
           "line" => LINE.zip(@line.map { |v| v * scale }).to_h,
           "sizes" => sparse(@bw).map { |k, w| [k, w * scale, @bx[k] * scale, @by[k] * scale] },
-          "residuals" => sparse(@hist).map { |i, w| [i, w * scale] } }
+          "moments" => @moments.map { |v| v * tail_scale },
+          "residuals" => sparse(@hist).map { |i, w| [i, w * tail_scale] } }
       end
 
       # @param hash [Hash] as {#to_h} returns it (String keys, as parsed JSON)
@@ -241,12 +265,23 @@ module GazetteRunner
       # @raise [ArgumentError] a malformed or incompatible dump
       def self.from_h(hash)
         hash = hash.transform_keys(&:to_s)
-        unless hash["version"] == 1 && hash["min_edge"] == Histogram::MIN && hash["growth"] == Histogram::GROWTH
+        unless hash.values_at("version", "min_edge", "growth") == [1, Histogram::MIN, Histogram::GROWTH]
           raise ArgumentError, "estimator state of another version or histogram edges"
         end
 
-        new(decay: hash.fetch("decay"), level_rate: hash.fetch("level_rate"),
-            hang_rate_rate: hash.fetch("hang_rate_rate")).tap { |state| state.load(hash) }
+        new(**RATES.to_h { |key| [key.to_sym, rate(hash.fetch(key))] }).tap { |state| state.load(hash) }
+      rescue IndexError, TypeError, NoMethodError => e # KeyError is an IndexError
+        raise ArgumentError, "malformed estimator state: #{e.message}"
+      end
+
+      # @api private
+      # @param value [Object]
+      # @return [Float] in (0, 1)
+      # @raise [ArgumentError] anything else
+      def self.rate(value)
+        return value.to_f if value.is_a?(Numeric) && value.to_f.finite? && value.positive? && value < 1
+
+        raise ArgumentError, "estimator state: a rate out of (0, 1): #{value.inspect}"
       end
 
       # @api private
@@ -256,6 +291,7 @@ module GazetteRunner
         @runs, @hangs, @tight, @cold, @ticks = COUNTS.map { |key| Integer(hash.fetch(key)) }
         @level, @hang_rate, @ended_rate = %w[level hang_rate ended_rate].map { |key| finite(hash.fetch(key)) }
         @line = LINE.map { |key| finite(hash.fetch("line").fetch(key)) }
+        @moments = Array.new(2) { |i| finite(hash.fetch("moments").fetch(i)) }
         hash.fetch("sizes").each { |k, w, x, y| load_size(Integer(k), finite(w), finite(x), finite(y)) }
         hash.fetch("residuals").each { |i, w| load_residual(Integer(i), finite(w)) }
         @trend = @curve_x = nil
@@ -265,6 +301,7 @@ module GazetteRunner
 
       def merged_hash(old, new) # rubocop:disable Metrics/AbcSize -- one line per field of to_h
         fade = decay**new["runs"]
+        tail_fade = tail_decay**new["runs"]
         level_fade = (1.0 - level_rate)**new["runs"]
         new.merge(
           COUNTS.to_h { |key| [key, old[key] + new[key]] },
@@ -273,7 +310,8 @@ module GazetteRunner
           "ended_rate" => (old["ended_rate"] * ((1.0 - ENDED_RATE)**new["ticks"])) + new["ended_rate"],
           "line" => LINE.to_h { |key| [key, (old["line"][key] * fade) + new["line"][key]] },
           "sizes" => add_rows(old["sizes"], new["sizes"], fade),
-          "residuals" => add_rows(old["residuals"], new["residuals"], fade)
+          "moments" => old["moments"].zip(new["moments"]).map { |a, b| (a * tail_fade) + b },
+          "residuals" => add_rows(old["residuals"], new["residuals"], tail_fade)
         )
       end
 
@@ -310,20 +348,23 @@ module GazetteRunner
 
       def learn_residual(residual)
         index = ((residual - LN_MIN) / LN_GROWTH).floor.clamp(0, BINS - 1)
-        @hist[index] += @weight
-        @hist_total += @weight
+        w = @tail_weight
+        @hist[index] += w
+        @hist_total += w
         @top = index if index > @top
-        @line[5] += @weight * residual
-        @line[6] += @weight * residual * residual
+        @moments[0] += w * residual
+        @moments[1] += w * residual * residual
         @tails.clear
       end
 
       def rescale
         scale = 1.0 / @weight
-        [@line, @bw, @bx, @by, @hist].each { |sums| sums.map! { |v| v * scale } }
-        @hist_total *= scale
+        [@line, @bw, @bx, @by].each { |sums| sums.map! { |v| v * scale } }
+        tail_scale = 1.0 / @tail_weight
+        [@moments, @hist].each { |sums| sums.map! { |v| v * tail_scale } }
+        @hist_total *= tail_scale
         @trend = @curve_x = nil
-        @weight = 1.0
+        @weight = @tail_weight = 1.0
       end
 
       def bucket(x) = (x / LN2).floor.clamp(0, SIZE_BUCKETS - 1)
