@@ -25,6 +25,7 @@ require_relative "gazette_runner/attempt"
 require_relative "gazette_runner/call"
 require_relative "gazette_runner/health"
 require_relative "gazette_runner/alert"
+require_relative "gazette_runner/estimator"
 require_relative "gazette_runner/gazette_runner"
 
 # Runs an external program from a background job with a hard time bound,

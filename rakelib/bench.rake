@@ -29,6 +29,11 @@ namespace :bench do
     sh RbConfig.ruby, "-Ilib", "bench/callbacks.rb"
   end
 
+  desc "Replay synthetic traces through GazetteRunner::Estimator (learned bounds); writes bench/ESTIMATOR.md"
+  task :estimator do
+    sh RbConfig.ruby, "-Ilib", "bench/estimator.rb", "bench/ESTIMATOR.md"
+  end
+
   desc "Build the benchmark floor (bench/floor, a crate outside the workspace)"
   task :floor do
     sh "cargo", "build", "--release", "--manifest-path", FLOOR_MANIFEST, "--target-dir", FLOOR_TARGET_DIR

@@ -12,7 +12,7 @@ module GazetteRunner
     # last hour, too many jobs added to Sidekiq's dead set in the last hour.
     NAMES = %i[long_job worker_memory success_rate dead_jobs].freeze
 
-    # @return [Symbol] one of {NAMES}
+    # @return [Symbol] one of {NAMES} (fleet-wide), or `:slower_than_learned` (one run; see {Estimator::Watch})
     attr_reader :name
     # @return [Symbol] :firing (it started holding) or :cleared (it stopped)
     attr_reader :state

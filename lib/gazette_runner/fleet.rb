@@ -9,6 +9,7 @@ require_relative "fleet/view"
 require_relative "fleet/alerts"
 require_relative "fleet/windows"
 require_relative "fleet/publisher"
+require_relative "fleet/estimator_sync"
 
 module GazetteRunner
   # Job health across a whole fleet of worker processes, through the Redis

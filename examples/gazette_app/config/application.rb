@@ -19,6 +19,7 @@ require "action_mailer"
 require "sidekiq"
 require "gazette_runner"
 require "gazette_runner/sidekiq"
+require_relative "../lib/gazette_app/timing"
 
 # The application's configuration and boot.
 module GazetteApp

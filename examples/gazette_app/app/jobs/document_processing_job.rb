@@ -48,11 +48,14 @@ class DocumentProcessingJob
   def slice(document, fault_flags)
     FileUtils.mkdir_p(document.output_dir)
     GazetteRunner.within(config.job_deadline) do
-      GazetteRunner.slice_gazette(
-        argv(document, fault_flags), output_dir: document.output_dir,
-                                     timeout: config.script_timeout, kill_after: config.kill_after,
-                                     on_progress: ->(progress) { record_progress(document, progress) }
-      )
+      # The slicer's bound is learned from the fleet's runs (GazetteApp::Timing).
+      GazetteApp::Timing.slice(GazetteApp::Timing.pages_of(document.source_path)) do |timeout|
+        GazetteRunner.slice_gazette(
+          argv(document, fault_flags), output_dir: document.output_dir,
+                                       timeout:, kill_after: config.kill_after,
+                                       on_progress: ->(progress) { record_progress(document, progress) }
+        )
+      end
     end
   end
 

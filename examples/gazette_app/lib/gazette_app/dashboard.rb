@@ -8,6 +8,7 @@ require "securerandom"
 require "sidekiq/web"
 require "webrick"
 require "gazette_runner/web"
+require "gazette_runner/web/estimates"
 
 module GazetteApp
   # Sidekiq's web UI with the gem's dashboard as a tab (and standing alone at
@@ -48,6 +49,10 @@ module GazetteApp
         use Rack::Session::Cookie, secret: SecureRandom.hex(64), same_site: true, max_age: 86_400
         map("/sidekiq") { run Sidekiq::Web }
         map("/gazette") { run GazetteRunner::Web.new(redis: Redis.new(url: redis_url)) }
+        # The slicer's learned bounds (GazetteApp::Timing): predictions, ETAs, predicted against actual.
+        map("/gazette/estimates") do
+          run GazetteRunner::Web::Estimates.new(redis: Redis.new(url: redis_url), names: ["slicer"])
+        end
       end
     end
   end
