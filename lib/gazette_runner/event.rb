@@ -27,7 +27,7 @@ module GazetteRunner
     # The attributes, in {#to_h}'s order.
     FIELDS = %i[
       outcome argv pid exit_code signal duration stdout_bytes stderr_bytes max_rss
-      progress attempt max_attempts bound breaker error result
+      progress attempt max_attempts bound breaker job error result
     ].freeze
 
     # @return [Symbol] one of {OUTCOMES}
@@ -58,6 +58,9 @@ module GazetteRunner
     attr_reader :bound
     # @return [String, nil] the circuit breaker's name
     attr_reader :breaker
+    # @return [Hash{Symbol=>String}] the job the attempt ran in ({JobContext.current}
+    #   on the calling fiber: `job_class`, `job_id`, `jid`, `queue`); empty outside a job
+    attr_reader :job
     # @return [Exception, nil] what the attempt raised, if anything
     attr_reader :error
     # @return [Result, nil] what the program produced, when it ran to a result
@@ -82,8 +85,9 @@ module GazetteRunner
     # @param breaker [String, nil]
     # @param error [Exception, nil]
     # @param result [Result, nil] exit code, signal, byte counts and max_rss are read from it
+    # @param job [Hash{Symbol=>String}] the job's ids; by default the calling fiber's
     def initialize(outcome:, argv:, duration:, pid: nil, progress: nil, attempt: 1, max_attempts: 1, # rubocop:disable Metrics/ParameterLists
-                   bound: nil, breaker: nil, error: nil, result: nil)
+                   bound: nil, breaker: nil, error: nil, result: nil, job: JobContext.current)
       @outcome = outcome
       @argv = argv
       @duration = duration
@@ -93,6 +97,7 @@ module GazetteRunner
       @max_attempts = max_attempts
       @bound = bound
       @breaker = breaker
+      @job = job
       @error = error
       @result = result
       read_result if result
