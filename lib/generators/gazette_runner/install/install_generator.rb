@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require "rails/generators/base"
+require "rails/generators"
 
 module GazetteRunner
   # Rails generators (found by `rails generate` on the load path).
