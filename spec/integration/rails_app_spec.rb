@@ -4,6 +4,7 @@ require "fileutils"
 require "json"
 require "net/http"
 require "rbconfig"
+require "redis"
 require "tmpdir"
 require_relative "../support/redis_server"
 
@@ -97,7 +98,7 @@ RSpec.describe "gazette_runner in a Rails app", :rails_app do
     end
   end
 
-  it "generates the initializer, tags a Sidekiq-run ActiveJob's runs, filters argv and shows the tab" do
+  it "generates the initializer, tags a Sidekiq-run ActiveJob's runs, filters argv, layers retries, shows the tab" do
     run_command(RbConfig.ruby, "bin/rails", "generate", "gazette_runner:install")
     initializer = File.read(File.join(@app, "config/initializers/gazette_runner.rb"))
     expect(initializer).to include("# config.gazette_runner.default_timeout = 60", "config.filter_parameters")
@@ -134,6 +135,27 @@ RSpec.describe "gazette_runner in a Rails app", :rails_app do
     expect(event).to include("outcome" => "ok")
     expect(event["job"]).to eq("job_class" => "SliceJob", "job_id" => ids["job_id"], "jid" => ids["jid"],
                                "queue" => "default")
+
+    # The three retry layers: ActiveJob's retry_on (2 attempts, no block), then
+    # Sidekiq's retry on the JobWrapper, or its Dead set with retry: 0.
+    failing = Net::HTTP.start("127.0.0.1", @port, read_timeout: 10) { |http| http.post("/failing", "") }
+    expect(failing.code).to eq("200"), failing.body
+    redis = @redis.client
+    landed = eventually(within: 30, every: 0.2) do
+      retried = redis.zrange("retry", 0, -1).map { |job| JSON.parse(job) }
+      dead = redis.zrange("dead", 0, -1).map { |job| JSON.parse(job) }
+      [retried, dead] if retried.any? && dead.any?
+    end
+    expect(landed).not_to be_nil, "no job reached Sidekiq's retry and dead sets:\n" \
+                                  "#{File.read(File.join(@app, "sidekiq.log")).lines.last(30).join}"
+    retried, dead = landed
+    expect(retried.map { |job| job["wrapped"] }).to eq(["ExhaustedJob"])
+    expect(retried.first).to include("retry" => true, "retry_count" => 0, "error_class" => "GazetteRunner::ExitError")
+    expect(dead.map { |job| job["wrapped"] }).to eq(["DeadJob"])
+    events = log_lines(@env["EVENTS_LOG"]).map { |line| JSON.parse(line) }
+    runs = events.select { |line| line["outcome"] == "exit_error" }
+    expect(runs.map { |line| line.dig("job", "job_class") }.tally).to eq("ExhaustedJob" => 2, "DeadJob" => 2)
+    redis.close
 
     # The worker's publisher (installed by the Railtie) reaches the tab.
     page = eventually(within: 15, every: 0.2) do
