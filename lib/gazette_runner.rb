@@ -25,7 +25,20 @@ require_relative "gazette_runner/attempt"
 require_relative "gazette_runner/call"
 require_relative "gazette_runner/health"
 require_relative "gazette_runner/alert"
-require_relative "gazette_runner/gazette_runner"
+
+# The native extension. A checkout used as a Bundler `path:` gem has none until
+# `rake compile` builds it: Bundler does not build the extensions of path gems.
+begin
+  require_relative "gazette_runner/gazette_runner"
+rescue LoadError => e
+  so = File.expand_path("gazette_runner/gazette_runner.so", __dir__)
+  raise if File.exist?(so) # present but unloadable (another Ruby's build): say so as it is
+
+  raise LoadError, "gazette_runner's native extension is not built: #{so} is missing. In a checkout " \
+                   "(a Bundler path: gem), run `rake compile` in #{File.dirname(__dir__)} once " \
+                   "(Rust >= 1.85 and libclang needed); or install the x86_64-linux platform gem, which " \
+                   "needs no build. See docs/install.md. (#{e.message})"
+end
 
 # Runs an external program from a background job with a hard time bound,
 # clean-up of everything it started, and bounded output capture.
