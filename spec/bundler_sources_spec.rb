@@ -15,7 +15,6 @@ RSpec.describe "the gem from a Gemfile", :packaging do
   # Kept between runs (under tmp/, ignored): the first git install compiles
   # every crate (minutes), later ones only the gem's two.
   cargo_target = File.join(root, "tmp/cargo-bundler")
-  unreachable = "http://127.0.0.1:9"
   probe = 'require "gazette_runner"; p GazetteRunner.run(["echo", "hi"], timeout: 5).stdout; ' \
           "puts $LOADED_FEATURES.grep(%r{/gazette_runner\\.so\\z})"
 
@@ -38,6 +37,9 @@ RSpec.describe "the gem from a Gemfile", :packaging do
   end
 
   after(:all) { FileUtils.rm_rf(@scratch) if @scratch }
+
+  # A proxy nothing listens on: any connection attempt fails at once.
+  def unreachable = "http://127.0.0.1:9"
 
   # A Gemfile of its own, its own Bundler settings and bundle path, no proxy
   # that works, and nothing of this process's Ruby setup.
