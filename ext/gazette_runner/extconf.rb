@@ -14,7 +14,7 @@ manifest = File.expand_path("Cargo.toml", __dir__)
 # installs the gem again reuses what cargo built the first time.
 shared_target = ENV.fetch("CARGO_TARGET_DIR", "")
 target = shared_target.empty? ? File.join(Dir.pwd, "target") : File.expand_path(shared_target)
-clean = shared_target.empty? ? "rm -rf $(TARGET)" : "@echo keeping $(TARGET) (CARGO_TARGET_DIR)"
+clean = shared_target.empty? ? "rm -rf $(TARGET)" : "@echo \"keeping $(TARGET): CARGO_TARGET_DIR is set\""
 
 File.write("Makefile", <<~MAKE)
   sitearchdir = #{q[RbConfig::CONFIG.fetch("sitearchdir")]}
