@@ -49,7 +49,8 @@ RSpec.describe "GazetteRunner::Railtie" do
       superclass: GazetteRunner::Railtie.superclass.name, timeout: GazetteRunner.default_timeout,
       kill_after: GazetteRunner.default_kill_after, logger: GazetteRunner.logger&.equal?(Rails.logger),
       filters: GazetteRunner.filter_parameters.map(&:inspect), job: $job_keys, tabs:, middleware:,
-      long_job: GazetteRunner::Fleet.config.long_job_seconds, prefix: GazetteRunner::Fleet.config.prefix
+      long_job: GazetteRunner::Fleet.config.long_job_seconds, prefix: GazetteRunner::Fleet.config.prefix,
+      published: GazetteRunner::Fleet.config.shown_argv(%w[slicer --pin 1234])
     )
   RUBY
 
@@ -64,7 +65,9 @@ RSpec.describe "GazetteRunner::Railtie" do
                        "filters" => ['"api_key"', "/\\Apin\\z/"], "job" => %w[job_class job_id queue],
                        "tabs" => { "Gazette" => "gazette" }, "long_job" => 1200, "prefix" => "gazette_runner:",
                        "middleware" => %w[GazetteRunner::Sidekiq::JobTracking
-                                          GazetteRunner::JobContext::SidekiqMiddleware])
+                                          GazetteRunner::JobContext::SidekiqMiddleware],
+                       # What the fleet publishes goes through the app's filters too.
+                       "published" => ["slicer", "--pin", "[FILTERED]"])
   end
 
   it "applies every config.gazette_runner setting" do
@@ -80,13 +83,14 @@ RSpec.describe "GazetteRunner::Railtie" do
     SETTINGS
     expect(seen).to eq("superclass" => "Rails::Railtie", "timeout" => 900, "kill_after" => 2.0, "logger" => nil,
                        "filters" => ['"token"'], "job" => [], "tabs" => { "Gazettes" => "gazette" },
-                       "long_job" => 1800, "prefix" => "app:", "middleware" => [])
+                       "long_job" => 1800, "prefix" => "app:", "middleware" => [],
+                       "published" => %w[slicer --pin 1234])
   end
 
   it "turns the filters, the Sidekiq install and the tab off" do
     settings = %w[filter_parameters sidekiq sidekiq_tab].map { |name| "config.gazette_runner.#{name} = false" }
     seen = report(settings.join("\n"), job_and_report, requires: %w[sidekiq sidekiq/cli])
-    expect(seen).to include("filters" => [], "tabs" => nil, "middleware" => [])
+    expect(seen).to include("filters" => [], "tabs" => nil, "middleware" => [], "published" => %w[slicer --pin 1234])
   end
 
   it "fails the boot on an unknown setting or a bad value" do
