@@ -14,6 +14,8 @@ require_relative "gazette_runner/slice_contract"
 require_relative "gazette_runner/deadline"
 require_relative "gazette_runner/retry_policy"
 require_relative "gazette_runner/circuit_breaker"
+require_relative "gazette_runner/job_context"
+require_relative "gazette_runner/argv_filter"
 require_relative "gazette_runner/event"
 require_relative "gazette_runner/histogram"
 require_relative "gazette_runner/stats"
@@ -22,11 +24,25 @@ require_relative "gazette_runner/listeners"
 require_relative "gazette_runner/instrumentation"
 require_relative "gazette_runner/line_hook"
 require_relative "gazette_runner/attempt"
+require_relative "gazette_runner/call_options"
 require_relative "gazette_runner/call"
 require_relative "gazette_runner/health"
 require_relative "gazette_runner/alert"
 require_relative "gazette_runner/estimator"
-require_relative "gazette_runner/gazette_runner"
+
+# The native extension. A checkout used as a Bundler `path:` gem has none until
+# `rake compile` builds it: Bundler does not build the extensions of path gems.
+begin
+  require_relative "gazette_runner/gazette_runner"
+rescue LoadError => e
+  so = File.expand_path("gazette_runner/gazette_runner.so", __dir__)
+  raise if File.exist?(so) # present but unloadable (another Ruby's build): say so as it is
+
+  raise LoadError, "gazette_runner's native extension is not built: #{so} is missing. In a checkout " \
+                   "(a Bundler path: gem), run `rake compile` in #{File.dirname(__dir__)} once " \
+                   "(Rust >= 1.85 and libclang needed); or install the x86_64-linux platform gem, which " \
+                   "needs no build. See docs/install.md. (#{e.message})"
+end
 
 # Runs an external program from a background job with a hard time bound,
 # clean-up of everything it started, and bounded output capture.
@@ -47,14 +63,18 @@ module GazetteRunner
   DEFAULT_HEALTH_TIMEOUT = 10
 
   # Internals of a call, not API.
-  private_constant :Call, :Attempt, :LineHook
+  private_constant :Call, :CallOptions, :Attempt, :LineHook
 
   @default_timeout = DEFAULT_TIMEOUT
+  @default_kill_after = DEFAULT_KILL_AFTER.to_f
   @stats = Stats.new
 
   class << self
     # @return [Numeric] seconds; the bound of calls that give no `timeout:`
     attr_reader :default_timeout
+
+    # @return [Float] seconds between SIGTERM and SIGKILL for calls that give no `kill_after:`
+    attr_reader :default_kill_after
 
     # @return [Stats] process-wide counts and durations of runs
     attr_reader :stats
@@ -63,6 +83,26 @@ module GazetteRunner
     # @raise [ArgumentError] when seconds is nil, zero, negative or infinite
     def default_timeout=(seconds)
       @default_timeout = Options.number(seconds, "timeout")
+    end
+
+    # @param seconds [Numeric] a finite number of seconds >= 0 (0 sends SIGKILL
+    #   right after SIGTERM)
+    # @raise [ArgumentError] when seconds is nil, negative or infinite
+    def default_kill_after=(seconds)
+      @default_kill_after = Options.number(seconds, "kill_after")
+    end
+
+    # @return [Array<String, Symbol, Regexp>] the filters applied to argv in log lines (see {ArgvFilter})
+    def filter_parameters = ArgvFilter.filters
+
+    # Filters applied to argv before the start line logs it, matched like
+    # Rails' `config.filter_parameters` (the Railtie passes that list): the
+    # value of a matching flag (`--api-key VALUE`, `--api-key=VALUE`,
+    # `api_key=VALUE`) is logged as `[FILTERED]`.
+    # @param filters [Array<String, Symbol, Regexp>]
+    # @raise [ArgumentError] an entry of another type (e.g. a Proc)
+    def filter_parameters=(filters)
+      ArgvFilter.filters = filters
     end
 
     # Runs a program and waits for it, within a bound. The program runs in a
@@ -74,7 +114,7 @@ module GazetteRunner
     # @param options [Hash] the options below
     # @option options [Numeric] :timeout seconds before the group is ended (default
     #   {.default_timeout}; with a deadline and no timeout, the deadline's budget)
-    # @option options [Numeric] :kill_after (5) seconds between SIGTERM and SIGKILL
+    # @option options [Numeric] :kill_after seconds between SIGTERM and SIGKILL (default {.default_kill_after}, 5)
     # @option options [Deadline, nil] :deadline the job's overall budget (see {Deadline});
     #   a {.within} block's deadline applies too, the earlier of the two winning
     # @option options [Hash{String=>String,nil}] :env variables set (String) or unset (nil) over ENV
@@ -90,6 +130,9 @@ module GazetteRunner
     # @option options [Array<Symbol>] :retry_on (%i[timeout exit_error]) outcomes to retry
     # @option options [RetryPolicy] :retry_policy all four retry options in one object
     # @option options [CircuitBreaker] :breaker refuses to start the program while open
+    # @option options [Estimator] :estimator takes the bound from what it learned for `size:`
+    #   (capped by `timeout:` when given) and learns from this run's outcome (see {Estimator})
+    # @option options [Numeric] :size the input's size (pages), for `estimator:`
     # @option options [#call] :on_stdout called with each line of stdout as it arrives
     # @option options [#call] :on_stderr called with each line of stderr as it arrives
     # @option options [#call] :on_progress called with a {Progress} for each `PROGRESS` line on stderr
@@ -100,7 +143,7 @@ module GazetteRunner
     # @raise [CircuitOpenError] the breaker is open; nothing was started
     # @raise [ArgumentError] bad arguments; nothing was started
     def run(argv, **options)
-      Call.new(argv, options).perform { |result| result }
+      new_call(argv, options).perform { |result| result }
     end
 
     # Like {.run}, but a non-zero exit or a death by signal raises {ExitError}
@@ -111,7 +154,7 @@ module GazetteRunner
     # @raise [ExitError] the program did not succeed
     # @raise (see .run)
     def run!(argv, **options)
-      Call.new(argv, options).perform { |result| succeeded(result) }
+      new_call(argv, options).perform { |result| succeeded(result) }
     end
 
     # Runs the program like {.run} and returns what it printed on stdout as
@@ -132,7 +175,7 @@ module GazetteRunner
     # @raise [ArgumentError] bad arguments, or a schema that is not a valid JSON Schema
     def run_json(argv, schema: nil, symbolize_names: false, **options)
       JsonOutput.schema_text(schema) # a bad schema argument fails before anything runs
-      Call.new(argv, options).perform do |result|
+      new_call(argv, options).perform do |result|
         JsonOutput.parse(succeeded(result), schema:, symbolize_names:)
       end
     end
@@ -153,7 +196,7 @@ module GazetteRunner
       output_dir = Options.string(output_dir, "output_dir")
       raise ArgumentError, "output_dir #{output_dir.inspect} is not a directory" unless File.directory?(output_dir)
 
-      Call.new(argv, options).perform do |result|
+      new_call(argv, options).perform do |result|
         document = JsonOutput.parse(succeeded(result), schema: SliceContract::SCHEMA)
         SliceContract.check(document, output_dir, result)
       end
@@ -237,6 +280,15 @@ module GazetteRunner
 
     private
 
+    # The module-wide default of kill_after: is filled in here, so the common
+    # call (no default changed) passes its options Hash on untouched.
+    def new_call(argv, options)
+      unless options.key?(:kill_after) || @default_kill_after == DEFAULT_KILL_AFTER
+        options = options.merge(kill_after: @default_kill_after)
+      end
+      Call.new(argv, options)
+    end
+
     def succeeded(result)
       raise ExitError, result unless result.success?
 
@@ -247,3 +299,5 @@ module GazetteRunner
   # Processes still running when the host exits are ended with it.
   at_exit { Native.kill_all_running }
 end
+
+require_relative "gazette_runner/railtie" if defined?(Rails::Railtie)

@@ -6,6 +6,11 @@ require "rbs"
 # their own, so their signatures are checked too.
 require "gazette_runner/web"
 require "gazette_runner/sidekiq"
+require "gazette_runner/testing/rspec"
+# The Rails integration needs Rails (Debian's railties) to be defined.
+require "rails"
+require "gazette_runner/railtie"
+require "generators/gazette_runner/install/install_generator"
 
 # Reads sig/ with the rbs library (the same environment `rake docs:rbs`
 # validates) and answers, per class or module, what it declares, for comparison

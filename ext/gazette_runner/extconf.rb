@@ -9,8 +9,12 @@ require "shellwords"
 q = ->(s) { Shellwords.escape(s) }
 manifest = File.expand_path("Cargo.toml", __dir__)
 # The cargo target tree (~200 MB) lives in the build dir and is removed by
-# `make install`, so the installed gem keeps only the .so.
-target = File.join(Dir.pwd, "target")
+# `make install`, so the installed gem keeps only the .so. A CARGO_TARGET_DIR
+# in the environment is used instead and kept: a deploy host (or a spec) that
+# installs the gem again reuses what cargo built the first time.
+shared_target = ENV.fetch("CARGO_TARGET_DIR", "")
+target = shared_target.empty? ? File.join(Dir.pwd, "target") : File.expand_path(shared_target)
+clean = shared_target.empty? ? "rm -rf $(TARGET)" : "@echo \"keeping $(TARGET): CARGO_TARGET_DIR is set\""
 
 File.write("Makefile", <<~MAKE)
   sitearchdir = #{q[RbConfig::CONFIG.fetch("sitearchdir")]}
@@ -24,10 +28,10 @@ File.write("Makefile", <<~MAKE)
   install: all
   \tmkdir -p $(DEST)
   \tcp $(TARGET)/release/libgazette_runner.so $(DEST)/gazette_runner.so
-  \trm -rf $(TARGET)
+  \t#{clean}
 
   clean:
-  \trm -rf $(TARGET)
+  \t#{clean}
 
   .PHONY: all install clean
 MAKE

@@ -70,6 +70,7 @@ module GazetteRunner
       @bound = @call.bound
       @probe = @call.breaker.admit(@call.argv.first) == :probe if @call.breaker
       @admitted = true
+      @watch = @call.estimator&.watch(size: @call.size) # the slower_than_learned alert
     end
 
     def raise_for_ending
@@ -129,8 +130,14 @@ module GazetteRunner
       record_in_breaker
       @event = Event.of_attempt(@outcome, @call.argv, Deadline.now - @started, @pid || @result&.pid,
                                 @result&.progress || live_progress, @number, @call.retry_policy.max_attempts,
-                                @bound, @call.breaker&.name, @error, @result)
+                                @bound, @call.breaker&.name, @error, @result, JobContext.current)
       Instrumentation.finished(@event, @payload)
+      report_to_estimator
+    end
+
+    def report_to_estimator
+      @watch&.finish
+      @call.estimator&.record(@event, size: @call.size)
     end
 
     def live_progress = Progress.from_native(@live_progress&.latest)

@@ -10,17 +10,9 @@ module GazetteRunner
   # each of which would allocate a Hash on every call.
   # @api private
   class Call
-    # Stands for a `timeout:` the caller did not give: with a deadline, the
-    # bound is then the deadline's budget alone, not default_timeout.
+    # Stands for a `timeout:` (or another option) the caller did not give.
     NOT_GIVEN = Object.new.freeze
-    # What a call without retry options retries: nothing.
-    NO_RETRIES = RetryPolicy.new
-    RETRY_OPTIONS = %i[retries backoff max_backoff retry_on].freeze
-    CALLBACKS = %i[on_stdout on_stderr on_progress].freeze
-    KNOWN = (%i[timeout kill_after deadline env clear_env chdir stdin max_output memory_limit cpu_limit
-                retry_policy breaker] + RETRY_OPTIONS + CALLBACKS).to_h { |name| [name, true] }.freeze
-    NO_CALLBACKS = {}.freeze
-    private_constant :NOT_GIVEN, :NO_RETRIES, :RETRY_OPTIONS, :CALLBACKS, :KNOWN, :NO_CALLBACKS
+    private_constant :NOT_GIVEN
 
     # @return [Array<String>] frozen
     attr_reader :argv
@@ -39,19 +31,24 @@ module GazetteRunner
     # @return [Object] the checked `env:` (as name/value pairs), `clear_env:`,
     #   `chdir:`, `stdin:`, `memory_limit:` and `cpu_limit:`, which the native run reads
     attr_reader :spawn_env, :clear_env, :chdir, :stdin, :memory_limit, :cpu_limit
+    # @return [Estimator, nil] where the bound comes from and the outcome goes (`estimator:`)
+    attr_reader :estimator
+    # @return [Numeric, nil] the input's size, for the estimator (`size:`)
+    attr_reader :size
 
     # @param argv [Array<String, #to_path, #to_str>]
     # @param options [Hash{Symbol=>Object}] the options of {GazetteRunner.run}
     # @raise [ArgumentError] a bad or unknown option
     def initialize(argv, options)
       @argv = Options.argv(argv)
-      known_options(options)
+      CallOptions.known!(options)
       bound_options(options)
       spawn_options(options)
       limit_options(options)
-      @retry_policy = retry_option(options)
-      @callbacks = callback_options(options)
-      @breaker = breaker_option(options[:breaker])
+      @retry_policy = CallOptions.retry_policy(options)
+      @callbacks = CallOptions.callbacks(options)
+      @breaker = CallOptions.breaker(options[:breaker])
+      @estimator, @size = Estimator.option(options[:estimator], options[:size]) if options[:estimator] || options[:size]
     end
 
     # Runs attempts until one needs no retry, and returns what the block made
@@ -75,9 +72,11 @@ module GazetteRunner
     # @return [Float] seconds > 0
     # @raise [TimeoutError] the deadline leaves too little to start
     def bound
-      return (@timeout || GazetteRunner.default_timeout).to_f unless @deadline
+      # A learned bound, capped by `timeout:` when both are given.
+      timeout = @estimator ? [@estimator.bound(size: @size), @timeout].compact.min : @timeout
+      return (timeout || GazetteRunner.default_timeout).to_f unless @deadline
 
-      @deadline.bound(@timeout, kill_after, argv.first)
+      @deadline.bound(timeout, kill_after, argv.first)
     end
 
     # Runs the program once: the native extension reads this call's options
@@ -90,21 +89,13 @@ module GazetteRunner
 
     private
 
-    def known_options(options)
-      options.each_key { |name| raise ArgumentError, "unknown keyword: #{name.inspect}" unless KNOWN[name] }
-    end
-
+    # Defaults are read without checking: they were checked when set.
     def bound_options(options)
       timeout = options.fetch(:timeout, NOT_GIVEN)
       @timeout = timeout.equal?(NOT_GIVEN) ? nil : Options.number(timeout, "timeout")
-      @kill_after = Options.number(options.fetch(:kill_after, DEFAULT_KILL_AFTER), "kill_after")
-      deadline = options[:deadline]
-      unless deadline.nil? || deadline.is_a?(Deadline)
-        raise ArgumentError, "deadline must be a GazetteRunner::Deadline, got #{deadline.inspect}"
-      end
-
-      # An enclosing `within` block still binds a call given its own deadline.
-      @deadline = Deadline.earliest(deadline, Deadline.current)
+      kill_after = options.fetch(:kill_after, NOT_GIVEN)
+      @kill_after = kill_after.equal?(NOT_GIVEN) ? DEFAULT_KILL_AFTER.to_f : Options.number(kill_after, "kill_after")
+      @deadline = CallOptions.deadline(options[:deadline])
     end
 
     def spawn_options(options)
@@ -116,38 +107,10 @@ module GazetteRunner
     end
 
     def limit_options(options)
-      @max_output = Options.number(options.fetch(:max_output, DEFAULT_MAX_OUTPUT), "max_output")
+      max_output = options.fetch(:max_output, NOT_GIVEN)
+      @max_output = max_output.equal?(NOT_GIVEN) ? DEFAULT_MAX_OUTPUT : Options.number(max_output, "max_output")
       @memory_limit = Options.optional_number(options[:memory_limit], "memory_limit")
       @cpu_limit = Options.optional_number(options[:cpu_limit], "cpu_limit")
-    end
-
-    def retry_option(options)
-      policy = options[:retry_policy]
-      return NO_RETRIES if policy.nil? && RETRY_OPTIONS.all? { |name| options[name].nil? }
-
-      given = options.slice(*RETRY_OPTIONS).compact
-      return RetryPolicy.new(**given) if policy.nil?
-      raise ArgumentError, "retry_policy: replaces #{given.keys.join(", ")}; give one or the other" unless given.empty?
-      raise ArgumentError, "retry_policy must be a GazetteRunner::RetryPolicy" unless policy.is_a?(RetryPolicy)
-
-      policy
-    end
-
-    def callback_options(options)
-      return NO_CALLBACKS unless CALLBACKS.any? { |name| options[name] }
-
-      CALLBACKS.each_with_object({}) do |name, callbacks|
-        next if options[name].nil?
-        raise ArgumentError, "#{name} must respond to call" unless options[name].respond_to?(:call)
-
-        callbacks[name] = options[name]
-      end.freeze
-    end
-
-    def breaker_option(breaker)
-      return breaker if breaker.nil? || breaker.is_a?(CircuitBreaker)
-
-      raise ArgumentError, "breaker must be a GazetteRunner::CircuitBreaker, got #{breaker.inspect}"
     end
 
     # Waits before the next attempt when there is to be one.

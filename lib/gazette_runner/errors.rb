@@ -16,6 +16,11 @@ module GazetteRunner
     # @return [Integer] how many attempts were made (more than 1 only with `retries:`)
     def attempts = @attempts || 1
 
+    # The outcome this error stands for, the same Symbol that the attempt's
+    # {Event#outcome} carries (see {Event.outcome_of}), e.g. `:timeout`.
+    # @return [Symbol] one of {Event::OUTCOMES}
+    def outcome = Event.outcome_of(self)
+
     # @api private
     # @param count [Integer] set by the retry loop on the error it finally raises
     # @return [void]

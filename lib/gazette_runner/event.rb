@@ -27,7 +27,7 @@ module GazetteRunner
     # The attributes, in {#to_h}'s order.
     FIELDS = %i[
       outcome argv pid exit_code signal duration stdout_bytes stderr_bytes max_rss
-      progress attempt max_attempts bound breaker error result
+      progress attempt max_attempts bound breaker job error result
     ].freeze
 
     # @return [Symbol] one of {OUTCOMES}
@@ -56,6 +56,9 @@ module GazetteRunner
     attr_reader :bound
     # @return [String, nil] the circuit breaker's name
     attr_reader :breaker
+    # @return [Hash{Symbol=>String}] the job the attempt ran in ({JobContext.current}
+    #   on the calling fiber: `job_class`, `job_id`, `jid`, `queue`); empty outside a job
+    attr_reader :job
     # @return [Exception, nil] what the attempt raised, if anything
     attr_reader :error
     # @return [Result, nil] what the program produced, when it ran to a result
@@ -80,19 +83,21 @@ module GazetteRunner
     # @param breaker [String, nil]
     # @param error [Exception, nil]
     # @param result [Result, nil] exit code, signal, byte counts and max_rss are read from it
+    # @param job [Hash{Symbol=>String}] the job's ids; by default the calling fiber's
     def initialize(outcome:, argv:, duration:, pid: nil, progress: nil, attempt: 1, max_attempts: 1, # rubocop:disable Metrics/ParameterLists
-                   bound: nil, breaker: nil, error: nil, result: nil)
-      assign(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result)
+                   bound: nil, breaker: nil, error: nil, result: nil, job: JobContext.current)
+      assign(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result, job)
     end
 
     # The same as {#initialize} with positional arguments, so reporting an
     # attempt allocates no keyword Hash.
     # @api private
     # @return [Event]
-    def self.of_attempt(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result) # rubocop:disable Metrics/ParameterLists
+    def self.of_attempt(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result, # rubocop:disable Metrics/ParameterLists
+                        job)
       allocate.tap do |event|
         event.__send__(:assign, outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error,
-                       result)
+                       result, job)
       end
     end
 
@@ -122,7 +127,7 @@ module GazetteRunner
 
     private
 
-    def assign(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result) # rubocop:disable Metrics/ParameterLists
+    def assign(outcome, argv, duration, pid, progress, attempt, max_attempts, bound, breaker, error, result, job) # rubocop:disable Metrics/ParameterLists
       @outcome = outcome
       @argv = argv
       @duration = duration
@@ -132,6 +137,7 @@ module GazetteRunner
       @max_attempts = max_attempts
       @bound = bound
       @breaker = breaker
+      @job = job
       @error = error
       @result = result
       read_result if result

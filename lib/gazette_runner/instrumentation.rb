@@ -4,7 +4,8 @@ require "json"
 
 module GazetteRunner
   # Where each attempt is reported when it ends: the logger (one JSON line at
-  # the start, one at the end, the stderr tail on failure), {Stats},
+  # the start, one at the end, the stderr tail on failure, each with the
+  # job's ids when it runs in a job), {Stats},
   # {GazetteRunner.subscribe} subscribers, and ActiveSupport::Notifications
   # when ActiveSupport is loaded. Reporting never changes what the call
   # returns or raises: a subscriber that raises is logged and skipped.
@@ -90,13 +91,14 @@ module GazetteRunner
       end
 
       # Logs the start line, with the fields the block returns (only evaluated
-      # when there is a logger). Its `argv:` is redacted ({Redaction.loggable}).
+      # when there is a logger). Its `argv:` goes through
+      # Rails' filter_parameters ({ArgvFilter}), then {Redaction.loggable}.
       # @yieldreturn [Hash{Symbol=>Object}]
       # @return [void]
       def started
         log(:info, "start") do
           fields = yield
-          fields.key?(:argv) ? fields.merge(argv: Redaction.loggable(fields[:argv])) : fields
+          fields.key?(:argv) ? fields.merge(argv: Redaction.loggable(ArgvFilter.redact(fields[:argv]))) : fields
         end
       end
 
@@ -150,7 +152,10 @@ module GazetteRunner
         logger.public_send(level) { line(what, fields) }
       end
 
-      def line(what, fields) = JSON.generate({ "gazette_runner" => what, **fields.transform_values { json(_1) } })
+      # Inside a job, every line carries its ids ({JobContext}) after the line's kind.
+      def line(what, fields)
+        JSON.generate({ "gazette_runner" => what, **JobContext.current, **fields.transform_values { json(_1) } })
+      end
 
       # Program output and arguments may be any bytes and any size; a log line
       # must be UTF-8 and short: each String is cut to {Caps::LOG_VALUE} bytes,
