@@ -148,7 +148,7 @@ module GazetteRunner
     # @raise [ArgumentError] bad arguments
     def size_for(duration:, quantile: 0.9)
       target = Math.log(checked(duration, "duration", MAX_DURATION))
-      raise ArgumentError, "quantile must be in (0, 1), got #{quantile.inspect}" unless quantile_in?(quantile, 0.0)
+      quantile = Options.number(quantile, "size_for's quantile")
 
       @lock.synchronize do
         next nil unless learned_now?
@@ -344,43 +344,12 @@ module GazetteRunner
       raise ArgumentError, "unknown estimator options: #{unknown.join(", ")}" unless unknown.empty?
 
       options = DEFAULTS.merge(options)
-      @quantile = option_quantile(options[:quantile])
-      @margin = option_number(options[:margin], "margin", 1.0)
-      @min, @max, @fallback = %i[min max fallback].map { |key| option_number(options[key], key.to_s, 0.0, open: true) }
+      # Each through the gem's one range table (Options::RANGES).
+      @quantile, @margin, @min, @max, @fallback, @min_runs, @half_life, @tail_half_life, @level_rate =
+        %i[quantile margin min max fallback min_runs half_life tail_half_life level_rate].map do |key|
+          Options.number(options[key], key.to_s)
+        end
       raise ArgumentError, "max (#{@max}) must be >= min (#{@min})" if @max < @min
-
-      @min_runs = option_count(options[:min_runs], "min_runs", 1)
-      @half_life = option_count(options[:half_life], "half_life", 10)
-      @tail_half_life = option_count(options[:tail_half_life], "tail_half_life", 10)
-      @level_rate = option_rate(options[:level_rate])
-    end
-
-    def option_quantile(value)
-      return value.to_f if quantile_in?(value, 0.5)
-
-      raise ArgumentError, "quantile must be in [0.5, 1), got #{value.inspect}"
-    end
-
-    def quantile_in?(value, low) = value.is_a?(Numeric) && value.real? && value >= low && value < 1 && value.positive?
-
-    def option_number(value, name, low, open: false)
-      ok = Options.finite?(value) && (open ? value > low : value >= low) && value <= MAX_DURATION
-      return value.to_f if ok
-
-      raise ArgumentError, "#{name} must be a finite number #{open ? ">" : ">="} #{low} and <= #{MAX_DURATION}, " \
-                           "got #{value.inspect}"
-    end
-
-    def option_count(value, name, low)
-      return value if value.is_a?(Integer) && value >= low && value <= 1_000_000_000
-
-      raise ArgumentError, "#{name} must be an Integer >= #{low}, got #{value.inspect}"
-    end
-
-    def option_rate(value)
-      return value.to_f if Options.finite?(value) && value.positive? && value < 1
-
-      raise ArgumentError, "level_rate must be in (0, 1), got #{value.inspect}"
     end
 
     def new_state
@@ -388,11 +357,7 @@ module GazetteRunner
                 hang_rate_rate: HANG_RATE_RATE)
     end
 
-    def checked(value, name, limit)
-      return value.to_f if Options.finite?(value) && value >= 0 && value <= limit
-
-      raise ArgumentError, "#{name} must be a finite number of seconds in 0..#{limit.to_i}, got #{value.inspect}"
-    end
+    def checked(value, name, limit) = Options.number(value, name).clamp(0.0, limit)
 
     def learned_now? = @state.runs >= @min_runs
 

@@ -59,7 +59,20 @@ module GazetteRunner
       "worker_rss_bytes" => [:integer, 1..(1 << 50)],
       "rss_target_bytes" => [:integer, 1..(1 << 50)],
       "dead_jobs" => [:integer, 1..1_000_000],
-      "argv_shown" => [:integer, 0..1000]
+      "argv_shown" => [:integer, 0..1000],
+      # A run's duration as reported (a stub's, an estimator's observation).
+      "duration" => [:seconds, 0..YEAR],
+      # Estimator settings (see {Estimator}).
+      "quantile" => [:seconds, 0.5...1.0],
+      "size_for's quantile" => [:seconds, 0.000_001...1.0],
+      "margin" => [:seconds, 1..100],
+      "min" => [:seconds, MILLISECOND..YEAR],
+      "max" => [:seconds, MILLISECOND..YEAR],
+      "fallback" => [:seconds, MILLISECOND..YEAR],
+      "level_rate" => [:seconds, 0.000_001...1.0],
+      "min_runs" => [:integer, 1..1_000_000_000],
+      "half_life" => [:integer, 10..1_000_000_000],
+      "tail_half_life" => [:integer, 10..1_000_000_000]
     }.freeze
 
     # Checks a numeric setting against {RANGES}.
@@ -73,7 +86,9 @@ module GazetteRunner
       return checked if checked && range.cover?(checked)
 
       what = kind == :seconds ? "a number of seconds" : "an Integer"
-      raise ArgumentError, "#{name} must be #{what} from #{range.min} to #{range.max}, got #{value.inspect[0, 40]}"
+      upto = range.exclude_end? ? "up to (not including)" : "to"
+      raise ArgumentError,
+            "#{name} must be #{what} from #{range.begin} #{upto} #{range.end}, got #{value.inspect[0, 40]}"
     end
 
     # A finite real number as a Float (-0.0 as 0.0), or nil.

@@ -63,8 +63,8 @@ module GazetteRunner
 
         @estimator = estimator
         @redis_source = redis
-        @interval = Options.seconds(interval, "interval")
-        @ttl = Options.positive_integer(ttl, "ttl", optional: false)
+        @interval = Options.number(interval, "interval")
+        @ttl = Options.number(ttl, "ttl").ceil
         @key = config.key("estimator", estimator.name)
         @host = config.host
         @member = "#{@host}:#{Process.pid}"
@@ -141,7 +141,7 @@ module GazetteRunner
         members = client.zrange("#{key}:processes", 0, -1)
         return [] if members.empty?
 
-        client.mget(*members.map { |member| "#{key}:process:#{member}" }).compact.map { |json| JSON.parse(json) }
+        client.mget(members.map { |member| "#{key}:process:#{member}" }).compact.map { |json| JSON.parse(json) }
       end
 
       private
@@ -176,7 +176,7 @@ module GazetteRunner
       def publish(client)
         now = Time.now.to_f
         report = estimator.report.merge("host" => @host, "pid" => Process.pid, "at" => now)
-        client.set("#{key}:process:#{@member}", JSON.generate(report), ex: report_ttl)
+        client.set("#{key}:process:#{@member}", JSON.generate(report), seconds: report_ttl)
         client.zadd("#{key}:processes", now, @member)
         client.expire("#{key}:processes", @ttl)
       end

@@ -60,6 +60,16 @@ module GazetteRunner
       def expire(key, seconds) = command("EXPIRE", key, seconds) == 1
 
       # @param key [String]
+      # @param field [String]
+      # @return [String, nil]
+      def hget(key, field) = command("HGET", key, field)
+
+      # @param key [String]
+      # @param fields [Array<String>]
+      # @return [Array<String, nil>]
+      def hmget(key, *fields) = command("HMGET", key, *fields)
+
+      # @param key [String]
       # @param milliseconds [Integer]
       # @return [Boolean] true when the key exists
       def pexpire(key, milliseconds) = command("PEXPIRE", key, milliseconds) == 1

@@ -25,7 +25,7 @@ module GazetteRunner
         @signal = signal_number(signal)
         @exit_code = @signal ? nil : Integer(exit_code || 0)
         @progress = Array(progress).map { |report| progress_of(report) }.freeze
-        @duration = Options.seconds(duration, "duration", allow_zero: true)
+        @duration = Options.number(duration, "duration")
         @raises = check_raises(raises)
         freeze
       end
