@@ -188,10 +188,11 @@ RSpec.describe "The incident, replayed under Sidekiq", :integration do
     expect(running).to be(true), "not all slicers started: #{slicers.size} processes"
     seen = slicers.map(&:first)
 
-    Process.kill(:TERM, @stack.worker_pid)
+    worker = @stack.worker_pid
+    Process.kill(:TERM, worker)
     status = nil
-    shutdown = elapsed { status = bounded_wait(@stack.worker_pid, 20) }
-    @stack.instance_variable_set(:@worker_pid, nil) # reaped here
+    shutdown = elapsed { status = bounded_wait(worker, 20) }
+    @stack.reaped(worker)
     puts "\n  shutdown mid-run: worker exited #{shutdown.round(1)} s after TERM; " \
          "#{seen.size} slicer processes were running"
 
@@ -201,7 +202,7 @@ RSpec.describe "The incident, replayed under Sidekiq", :integration do
       expect(status.exitstatus).to eq(0)
       expect(seen.select { |pid| alive?(pid) }).to be_empty
       expect(eventually(within: 3) { slicers.empty? }).to be(true), "left running: #{slicers.inspect}"
-      log = File.read(@stack.worker_log)
+      log = File.read(File.join(@tmp, "sidekiq.log"))
       expect(log.scan(/"outcome":"interrupted"/).size).to eq(hanging.size)
       # Sidekiq put the interrupted jobs back on the queue, to run again after the restart.
       queued = @stack.redis.lrange("queue:document_processing", 0, -1).map { |job| JSON.parse(job)["args"].first }
