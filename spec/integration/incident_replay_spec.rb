@@ -2,9 +2,8 @@
 
 require "json"
 require "securerandom"
-require "sqlite3"
 require "tmpdir"
-require_relative "../../examples/gazette_app/lib/gazette_app/stack"
+require_relative "../support/gazette_app_driver"
 
 # The incident of the post-mortem, replayed against the reference app
 # (examples/gazette_app): a real redis-server, a real Sidekiq process running
@@ -13,6 +12,8 @@ require_relative "../../examples/gazette_app/lib/gazette_app/stack"
 # SQLite database and /proc. Every process is started and stopped by pid, and
 # leftovers are found by the run's own directory in /proc/*/cmdline.
 RSpec.describe "The incident, replayed under Sidekiq", :integration do
+  include GazetteAppDriver
+
   kinds = {
     "normal" => [], "hang" => ["--hang"], "empty" => ["--empty"], "crash" => ["--crash"]
   }.freeze
@@ -38,39 +39,8 @@ RSpec.describe "The incident, replayed under Sidekiq", :integration do
     @stack = GazetteApp::Stack.new(dir: @tmp, env: @env).start_redis
     @stack.start_worker(concurrency:, shutdown_timeout:)
     @env = @env.merge("REDIS_URL" => @stack.redis_url)
-    @pdf = File.join(@var, "sample-gazette.pdf")
-    GazetteRunner.run!(["/usr/bin/python3", "#{GazetteApp::Stack::APP_ROOT}/script/make_sample_gazette.py",
-                        @pdf, "--pages", "3"], timeout: 30)
-  end
-
-  # Enqueues through the app (examples/gazette_app/bin/enqueue), in a child process.
-  def enqueue(batches)
-    plan = { pdf: @pdf, shuffle: true, seed: 42, jobs: batches.map { |flags, count| { flags:, count: } } }
-    result = GazetteRunner.run!(["bundle", "exec", "ruby", "#{GazetteApp::Stack::APP_ROOT}/bin/enqueue"],
-                                env: @env.merge("BUNDLE_GEMFILE" => GazetteApp::Stack::GEMFILE),
-                                stdin: JSON.generate(plan), timeout: 60)
-    JSON.parse(result.stdout)
-  end
-
-  def documents(ids)
-    db = SQLite3::Database.new(File.join(@var, "gazette.sqlite3"), results_as_hash: true)
-    db.busy_timeout = 2000
-    db.execute("SELECT * FROM documents WHERE id IN (#{ids.map(&:to_i).join(",")})").to_h { |row| [row["id"], row] }
-  ensure
-    db&.close
-  end
-
-  def wait_for_documents(ids, within:)
-    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + within
-    loop do
-      docs = documents(ids)
-      finished = docs.values.all? { |d| %w[done failed].include?(d["status"]) && d["mailed_at"] }
-      return docs if docs.size == ids.size && finished
-      raise "jobs did not finish within #{within} s: #{docs.values.map { |d| d["status"] }.tally}" if
-        Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
-
-      sleep 0.5
-    end
+    FileUtils.mkdir_p(@var)
+    @pdf = make_gazette(File.join(@var, "sample-gazette.pdf"), pages: 3)
   end
 
   def info = GazetteApp::ProcessInfo

@@ -96,12 +96,19 @@ module GazetteApp
       require "active_record/connection_adapters/sqlite3_adapter"
       ActiveRecord::ConnectionAdapters::SQLite3Adapter.prepend(RubyBusyWait)
       ActiveRecord::Base.establish_connection(adapter: "sqlite3", database: config.database, pool: config.db_pool)
-      ActiveRecord::Base.connection_pool.with_connection do |connection|
-        # WAL lets readers (a status page, the demo) read while a job writes.
-        connection.execute("PRAGMA journal_mode=WAL")
-        ActiveRecord::Migration.verbose = false
-        load File.join(ROOT, "db", "schema.rb")
+      # Several workers may boot at once on a new database: one loads the schema at a time
+      # (Schema.define's own bookkeeping row would otherwise be inserted twice).
+      File.open("#{config.database}.schema-lock", File::CREAT | File::RDWR) do |lock|
+        lock.flock(File::LOCK_EX)
+        ActiveRecord::Base.connection_pool.with_connection { |connection| load_schema(connection) }
       end
+    end
+
+    def load_schema(connection)
+      # WAL lets readers (a status page, the demo) read while a job writes.
+      connection.execute("PRAGMA journal_mode=WAL")
+      ActiveRecord::Migration.verbose = false
+      load File.join(ROOT, "db", "schema.rb")
     end
 
     def configure_mailer

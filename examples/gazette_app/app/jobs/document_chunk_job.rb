@@ -74,10 +74,12 @@ class DocumentChunkJob
     batch.settle(index, "pending", jid:) unless settled # for Sidekiq's retry (or its requeue at shutdown)
   end
 
+  # --progress although nobody shows a chunk's progress: a slicer whose worker
+  # was SIGKILLed (and which is then nobody's child) dies of EPIPE at its next page.
   def slice(document, claim)
     pages = "#{claim.pages.first}-#{claim.pages.last}"
     GazetteRunner.within([claim.remaining, 0].max) do
-      GazetteRunner.slice_gazette(slicer_argv(document, "--pages", pages, fault_flags: claim.flags),
+      GazetteRunner.slice_gazette(slicer_argv(document, "--pages", pages, "--progress", fault_flags: claim.flags),
                                   output_dir: document.output_dir, timeout: config.script_timeout,
                                   kill_after: config.kill_after, retries: config.chunk_retries,
                                   backoff: config.chunk_backoff, max_backoff: config.chunk_backoff)
@@ -108,13 +110,16 @@ class DocumentChunkJob
                                duration: document.duration.round(3), **overheads(status))
   end
 
-  # Per-chunk overheads, from Redis's clock: enqueue to start of each chunk
-  # that found a free worker at once (the batch's first wave), and the fan-in
-  # (the last chunk's end to the document recorded and mailed).
+  # Per-chunk overheads, from Redis's clock: enqueue to start of the chunks
+  # that found a free worker thread (those started before any chunk ended;
+  # the others waited in the queue for one), and the fan-in (the last chunk's
+  # end to the document recorded and mailed).
   def overheads(status)
-    starts = status.chunks.map { |chunk| ((chunk.started_at - status.created_at) * 1000).round(1) }
-    last_end = status.chunks.map(&:finished_at).max
-    { enqueue_to_start_ms: starts, fan_in_ms: ((Time.now.to_f - last_end) * 1000).round(1) }
+    first_end = status.chunks.map(&:finished_at).min
+    waves = status.chunks.partition { |chunk| chunk.started_at < first_end }
+    { enqueue_to_start_ms: waves.first.map { |chunk| ((chunk.started_at - status.created_at) * 1000).round(1) },
+      queued_chunks: waves.last.size,
+      fan_in_ms: ((Time.now.to_f - status.chunks.map(&:finished_at).max) * 1000).round(1) }
   end
 
   def fail_merge(batch, document, files, status)

@@ -32,7 +32,7 @@ class DocumentProcessingJob
     [fault_flags, *chunk_faults.values].each { |flags| check_flags(flags) }
     started = monotonic
     start(document, fault_flags)
-    GazetteRunner.within(document.remaining) { process(document, fault_flags, chunk_faults, started) }
+    GazetteRunner.within([document.remaining, 0].max) { process(document, fault_flags, chunk_faults, started) }
   rescue GazetteRunner::Error => e
     degrade(document, e, monotonic - started)
   end
@@ -41,8 +41,9 @@ class DocumentProcessingJob
 
   def start(document, fault_flags)
     first = document.deadline_at.nil?
-    document.update!(status: "processing", started_at: Time.now, progress_percent: nil, progress_message: nil,
-                     deadline_at: document.deadline_at || (Time.now + config.job_deadline))
+    # Both kept from the first start when Sidekiq's shutdown requeued the job (or it came twice).
+    document.update!(status: "processing", started_at: document.started_at || Time.now, progress_percent: nil,
+                     progress_message: nil, deadline_at: document.deadline_at || (Time.now + config.job_deadline))
     DocumentWatchdogJob.perform_at(document.deadline_at + DocumentJob.watchdog_delay, document.id) if first
     log("start", document.id, flags: fault_flags, deadline_at: document.deadline_at.iso8601(3))
   end

@@ -8,10 +8,11 @@ require "securerandom"
 require "sidekiq/web"
 require "webrick"
 require "gazette_runner/web"
+require_relative "fan_out_status"
 
 module GazetteApp
   # Sidekiq's web UI with the gem's dashboard as a tab (and standing alone at
-  # /gazette), served by WEBrick from a thread of the process that starts it,
+  # /gazette), and the app's page of fanned-out documents at /fan_out, served by WEBrick from a thread of the process that starts it,
   # on a free loopback port. The demo's: production mounts the same Rack apps
   # in its own web server (see docs/dashboard.md).
   class Dashboard
@@ -40,6 +41,9 @@ module GazetteApp
     # The merged fleet snapshot, as the page shows it.
     def snapshot = JSON.parse(Net::HTTP.get(URI("#{url}/gazette/stats.json")))
 
+    # The fanned-out documents, as their status page shows them.
+    def fan_out = JSON.parse(Net::HTTP.get(URI("#{url}/fan_out/documents.json")))
+
     private
 
     def app
@@ -48,6 +52,7 @@ module GazetteApp
         use Rack::Session::Cookie, secret: SecureRandom.hex(64), same_site: true, max_age: 86_400
         map("/sidekiq") { run Sidekiq::Web }
         map("/gazette") { run GazetteRunner::Web.new(redis: Redis.new(url: redis_url)) }
+        map("/fan_out") { run FanOutStatus.new(redis: Redis.new(url: redis_url)) }
       end
     end
   end

@@ -31,6 +31,8 @@ module GazetteApp
       @dir = dir
       @env = env
       @workers = {} # pid => log, in start order
+      @started = 0
+      @lock = Mutex.new # workers may be started from several threads at once
       FileUtils.mkdir_p(dir)
     end
 
@@ -62,28 +64,29 @@ module GazetteApp
     # its -t; `env` is added to the stack's for this worker only. Several may run.
     # @return [Integer] its pid
     def start_worker(concurrency:, shutdown_timeout:, env: {}, within: 60)
-      log = File.join(dir, @workers.empty? ? "sidekiq.log" : "sidekiq-#{@workers.size + 1}.log")
+      number = @lock.synchronize { @started += 1 }
+      log = File.join(dir, number == 1 ? "sidekiq.log" : "sidekiq-#{number}.log")
       env = @env.merge(env, "BUNDLE_GEMFILE" => GEMFILE, "REDIS_URL" => redis_url)
       pid = Process.spawn(env, *sidekiq_command(concurrency, shutdown_timeout),
                           chdir: APP_ROOT, in: File::NULL, out: log, err: %i[child out])
-      @workers[pid] = log
+      @lock.synchronize { @workers[pid] = log }
       wait_until(within, "the Sidekiq worker to start (see #{log})") { worker_started?(pid) }
       pid
     end
 
     # TERM, then (past `within`) KILL; returns the exit status.
-    def stop_worker(pid = worker_pid, within: 30) = pid && @workers.delete(pid) && stop(pid, within)
+    def stop_worker(pid = worker_pid, within: 30) = pid && @lock.synchronize { @workers.delete(pid) } && stop(pid, within)
 
     # SIGKILL, as the OOM killer or a host failure would: no shutdown, jobs
     # in flight are lost, their slicers orphaned. Returns the exit status.
     def kill_worker(pid)
-      @workers.delete(pid) or raise ArgumentError, "#{pid} is not a worker of this stack"
+      @lock.synchronize { @workers.delete(pid) } or raise ArgumentError, "#{pid} is not a worker of this stack"
       Process.kill(:KILL, pid)
       Process.wait2(pid).last
     end
 
     # Forgets a worker the caller reaped itself.
-    def reaped(pid) = @workers.delete(pid)
+    def reaped(pid) = @lock.synchronize { @workers.delete(pid) }
 
     def stop_redis(within: 10)
       @redis&.close
