@@ -24,7 +24,8 @@ RSpec.describe "Fan-out of large gazettes under Sidekiq", :integration do
   # Keys without a TTL that are not the app's: Sidekiq's own (queues, the
   # scheduled and retry sets, its counters, its process list), and the gem's
   # fleet registry (reported to the gem: it is pruned, but never expires).
-  foreign_keys = /\A(queues|queue:.*|schedule|retry|dead|processes|stat:processed|stat:failed|gazette_runner:processes)\z/
+  foreign_keys = /\A(queues|queue:.*|schedule|retry|dead|processes|stat:processed|stat:failed|
+                     gazette_runner:processes)\z/x
 
   before(:all) do
     GazetteApp::Stack.bundle!
@@ -63,7 +64,7 @@ RSpec.describe "Fan-out of large gazettes under Sidekiq", :integration do
   def slicers(id) = GazetteApp::ProcessInfo.mentioning(File.join(@var, "slices", "document-#{id}/"))
 
   def keys_without_ttl
-    redis.scan_each.reject { |key| key.match?(@foreign_keys) }.select { |key| redis.ttl(key) == -1 }
+    redis.scan_each.grep_v(@foreign_keys).select { |key| redis.ttl(key) == -1 }
   end
 
   # The app's log lines (JSON) about a document, from every worker's log.
@@ -85,8 +86,9 @@ RSpec.describe "Fan-out of large gazettes under Sidekiq", :integration do
     job = enqueue([[[], 1]]).first
     doc = wait_for_documents([job["id"]], within: 60).fetch(job["id"])
     serial = Dir.mktmpdir("serial-", @tmp)
-    reference = GazetteRunner.slice_gazette(["/usr/bin/python3", "#{GazetteApp::Stack::APP_ROOT}/script/slice_gazette.py",
-                                             @pdf, "--out", serial], output_dir: serial, timeout: 60)
+    slicer = "#{GazetteApp::Stack::APP_ROOT}/script/slice_gazette.py"
+    reference = GazetteRunner.slice_gazette(["/usr/bin/python3", slicer, @pdf, "--out", serial], output_dir: serial,
+                                                                                                 timeout: 60)
     files = JSON.parse(doc["files"])
     workers = Array.new(6) { |i| batch(job["id"])["c#{i}:worker"] }.uniq
     finish = document_lines(job["id"], "finish").first
@@ -202,7 +204,7 @@ RSpec.describe "Fan-out of large gazettes under Sidekiq", :integration do
 
       aggregate_failures do
         expect([doc["status"], doc["error_kind"], doc["description"]]).to eq(["failed", "timeout",
-                                                                               "Processing timed out"])
+                                                                              "Processing timed out"])
         expect(late).to be_between(0, 0.5 + 1 + 3) # kill_after + 1 s, then the scheduler's poll
         expect(lost).not_to be_empty
         expect(lost.map { |i| chunk_states(id)[i] }).to all(eq("running")) # lost, never to be heard of again

@@ -121,17 +121,19 @@ module GazetteApp
     def configure_sidekiq
       # Sidekiq 6.4 calls redis-rb 4.8 in ways it deprecates (brpop's timeout); one warning per fetch.
       Redis.silence_deprecations = true
-      Sidekiq.configure_server do |sidekiq|
-        sidekiq.redis = redis_settings("worker")
-        sidekiq.server_middleware { |chain| chain.add ReleaseConnections }
-        # The deadline watchdog is a scheduled job: how late it may run is this poll.
-        sidekiq.options[:poll_interval_average] = config.schedule_poll if config.schedule_poll
-        sidekiq.on(:startup) { warm_up_mailer }
-        # The fleet dashboard: job tracking, and a snapshot of this worker
-        # published every 2 s (on a connection of its own, not the jobs' pool).
-        GazetteRunner::Sidekiq.install(sidekiq, interval: 2)
-      end
+      Sidekiq.configure_server { |sidekiq| configure_server(sidekiq) }
       Sidekiq.configure_client { |sidekiq| sidekiq.redis = redis_settings("client") }
+    end
+
+    def configure_server(sidekiq)
+      sidekiq.redis = redis_settings("worker")
+      sidekiq.server_middleware { |chain| chain.add ReleaseConnections }
+      # The deadline watchdog is a scheduled job: how late it may run is this poll.
+      sidekiq.options[:poll_interval_average] = config.schedule_poll if config.schedule_poll
+      sidekiq.on(:startup) { warm_up_mailer }
+      # The fleet dashboard: job tracking, and a snapshot of this worker
+      # published every 2 s (on a connection of its own, not the jobs' pool).
+      GazetteRunner::Sidekiq.install(sidekiq, interval: 2)
     end
 
     # The mail gem loads most of itself on the first message (1.2 s here), which

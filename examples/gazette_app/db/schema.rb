@@ -27,8 +27,4 @@ ActiveRecord::Schema.define do
     t.integer :chunk_count # page ranges sliced in parallel; nil when sliced by one job
     t.timestamps
   end
-
-  # Databases created before the fan-out.
-  add_column :documents, :deadline_at, :datetime unless column_exists?(:documents, :deadline_at)
-  add_column :documents, :chunk_count, :integer unless column_exists?(:documents, :chunk_count)
 end

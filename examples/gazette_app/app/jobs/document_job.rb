@@ -28,6 +28,8 @@ module DocumentJob
 
   def config = GazetteApp.config
 
+  def check_faults(fault_flags, chunk_faults) = [fault_flags, *chunk_faults.values].each { |flags| check_flags(flags) }
+
   def check_flags(flags)
     unknown = flags - FAULT_FLAGS
     raise ArgumentError, "unknown slicer flags #{unknown.inspect}" unless unknown.empty?
@@ -47,8 +49,9 @@ module DocumentJob
   # Ends the document as failed unless something else ended it first; mails the user if this did.
   # @return [Boolean] true when this call ended it
   def conclude_failed(document, kind:, description:, message:, duration:)
-    concluded = document.conclude(status: "failed", description:, error_kind: kind, error_message: message.to_s[0, 2000],
-                                  page_count: 0, files: [], duration:, finished_at: Time.now)
+    concluded = document.conclude(status: "failed", description:, error_kind: kind,
+                                  error_message: message.to_s[0, 2000], page_count: 0, files: [], duration:,
+                                  finished_at: Time.now)
     notify(document, "error") if concluded
     concluded
   end

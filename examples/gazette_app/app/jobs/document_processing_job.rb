@@ -23,13 +23,17 @@ class DocumentProcessingJob
   # Sidekiq's shutdown interrupts is pushed back on the queue by Sidekiq itself.
   sidekiq_options queue: "document_processing", retry: false
 
+  # The page count's answer.
+  PAGE_COUNT = { "type" => "object", "required" => ["page_count"],
+                 "properties" => { "page_count" => { "type" => "integer", "minimum" => 0 } } }.freeze
+
   # @param fault_flags [Array<String>] slicer flags for every run (fault injection)
   # @param chunk_faults [Hash{String=>Array<String>}] more flags for the chunk of that index, when fanned out
   def perform(document_id, fault_flags = [], chunk_faults = {})
     document = Document.find(document_id)
     return log("skip", document.id, status: document.status) if document.finished? # delivered again
 
-    [fault_flags, *chunk_faults.values].each { |flags| check_flags(flags) }
+    check_faults(fault_flags, chunk_faults)
     started = monotonic
     start(document, fault_flags)
     GazetteRunner.within([document.remaining, 0].max) { process(document, fault_flags, chunk_faults, started) }
@@ -44,9 +48,11 @@ class DocumentProcessingJob
     # Both kept from the first start when Sidekiq's shutdown requeued the job (or it came twice).
     document.update!(status: "processing", started_at: document.started_at || Time.now, progress_percent: nil,
                      progress_message: nil, deadline_at: document.deadline_at || (Time.now + config.job_deadline))
-    DocumentWatchdogJob.perform_at(document.deadline_at + DocumentJob.watchdog_delay, document.id) if first
+    watch(document) if first
     log("start", document.id, flags: fault_flags, deadline_at: document.deadline_at.iso8601(3))
   end
+
+  def watch(document) = DocumentWatchdogJob.perform_at(document.deadline_at + DocumentJob.watchdog_delay, document.id)
 
   def process(document, fault_flags, chunk_faults, started)
     FileUtils.mkdir_p(document.output_dir)
@@ -54,47 +60,41 @@ class DocumentProcessingJob
     plan = ChunkPlan.new
     return succeed(document, slice(document, fault_flags), monotonic - started) unless plan.fan_out?(pages)
 
-    fan_out(document, pages, plan.ranges(pages), fault_flags, chunk_faults)
+    ranges = plan.ranges(pages)
+    fan_out(document, pages, ranges, ranges.each_index.map { |i| fault_flags + chunk_faults.fetch(i.to_s, []) })
   end
 
   # The page count decides between one job and many; it costs one short run of the slicer.
   def count_pages(document)
-    answer = GazetteRunner.run_json(slicer_argv(document, "--count"), schema: PAGE_COUNT,
-                                                                      timeout: config.script_timeout,
-                                                                      kill_after: config.kill_after)
-    answer.fetch("page_count")
+    GazetteRunner.run_json(slicer_argv(document, "--count"), schema: PAGE_COUNT, timeout: config.script_timeout,
+                                                             kill_after: config.kill_after).fetch("page_count")
   end
-
-  PAGE_COUNT = { "type" => "object", "required" => ["page_count"],
-                 "properties" => { "page_count" => { "type" => "integer", "minimum" => 0 } } }.freeze
 
   def slice(document, fault_flags)
-    GazetteRunner.slice_gazette(
-      slicer_argv(document, "--progress", fault_flags:), output_dir: document.output_dir,
-                                                         timeout: config.script_timeout, kill_after: config.kill_after,
-                                                         on_progress: ->(progress) { record_progress(document, progress) }
-    )
+    progress = ->(update) { record_progress(document, update) }
+    GazetteRunner.slice_gazette(slicer_argv(document, "--progress", fault_flags:),
+                                output_dir: document.output_dir, timeout: config.script_timeout,
+                                kill_after: config.kill_after, on_progress: progress)
   end
 
-  def fan_out(document, pages, ranges, fault_flags, chunk_faults)
-    flags = ranges.each_index.map { |i| fault_flags + chunk_faults.fetch(i.to_s, []) }
+  # Records the batch, then enqueues its chunks: a chunk never runs before its batch exists.
+  def fan_out(document, pages, ranges, flags)
     opened = DocumentBatch.new(document.id).open(title: document.title, pages:, ranges:, flags:,
                                                  remaining: document.remaining)
     return log("fan_out_exists", document.id) unless opened # this job was delivered twice
 
-    document.update_columns(chunk_count: ranges.size, progress_percent: 0,
-                            progress_message: "0 of #{ranges.size} chunks")
-    Sidekiq::Client.push_bulk("class" => DocumentChunkJob, "args" => ranges.each_index.map { |i| [document.id, i] })
-    log("fan_out", document.id, pages:, chunks: ranges.size, pages_per_chunk: ranges.first.size)
+    chunks = ranges.size
+    document.update_columns(chunk_count: chunks, progress_percent: 0, progress_message: "0 of #{chunks} chunks")
+    Sidekiq::Client.push_bulk("class" => DocumentChunkJob, "args" => Array.new(chunks) { |i| [document.id, i] })
+    log("fan_out", document.id, pages:, chunks:, pages_per_chunk: ranges.first.size)
     nil
   end
 
   # Called on the job's thread for each PROGRESS line: the user sees "page 12 of 40".
   def record_progress(document, progress)
-    document.update_columns(progress_percent: progress.percent, progress_message: progress.message,
-                            updated_at: Time.now)
-  rescue ActiveRecord::ActiveRecordError => e
-    log("progress_not_saved", document.id, error: e.class.name) # progress is best effort
+    return if document.record_progress(progress.percent, progress.message)
+
+    log("progress_not_saved", document.id)
   end
 
   def succeed(document, slices, duration)

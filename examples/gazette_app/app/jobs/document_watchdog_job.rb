@@ -17,14 +17,17 @@ class DocumentWatchdogJob
     return if document.nil? || document.finished?
     return self.class.perform_at(document.deadline_at + DocumentJob.watchdog_delay, document.id) if early?(document)
 
-    kind, reason = expire(document)
-    concluded = conclude_failed(document, kind:, description: description_of(kind), message: reason,
-                                          duration: Time.now - document.started_at)
-    DocumentBatch.new(document.id).finished
-    log("watchdog", document.id, outcome: kind, concluded:, deadline_at: document.deadline_at.iso8601(3))
+    fail_document(document, *expire(document))
   end
 
   private
+
+  def fail_document(document, kind, reason)
+    concluded = conclude_failed(document, kind:, description: description_of(kind), message: reason,
+                                          duration: Time.now - document.started_at)
+    DocumentBatch.new(document.id).finished
+    log("watchdog", document.id, outcome: kind, concluded:)
+  end
 
   # Sidekiq runs scheduled jobs late, never early; but a clock that stepped back might.
   def early?(document) = document.remaining.positive?

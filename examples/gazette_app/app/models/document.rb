@@ -16,6 +16,15 @@ class Document < ActiveRecord::Base
 
   def link = "https://gazettes.example/documents/#{id}"
 
+  # What a status page shows, best effort: a failed write (a busy database) is not the job's failure.
+  # @return [Boolean] false when it could not be saved
+  def record_progress(percent, message)
+    update_columns(progress_percent: percent, progress_message: message, updated_at: Time.now)
+    true
+  rescue ActiveRecord::ActiveRecordError
+    false
+  end
+
   # Seconds left on the whole document's deadline (negative once past).
   def remaining = deadline_at - Time.now
 

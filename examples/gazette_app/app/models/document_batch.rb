@@ -27,121 +27,15 @@ class DocumentBatch
   # Batch states in which the running chunks must stop.
   CANCELLED = %w[failed].freeze
 
-  NOW = <<~LUA
-    local function now_ms()
-      local t = redis.call('TIME')
-      return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    end
-  LUA
-
-  # The Lua scripts, by name: [source, SHA1].
-  SCRIPTS = {
-    # KEYS: batch, index. ARGV: document id, title, remaining ms, keep ms, pages, then range and flags per chunk.
-    open: <<~LUA,
-      if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-      local now = now_ms()
-      local deadline = now + tonumber(ARGV[3])
-      local n = (#ARGV - 5) / 2
-      redis.call('HSET', KEYS[1], 'document_id', ARGV[1], 'title', ARGV[2], 'state', 'running', 'total', n,
-                 'done', 0, 'pages', ARGV[5], 'created_at', now, 'deadline_at', deadline)
-      for i = 0, n - 1 do
-        local c = 'c' .. i .. ':'
-        redis.call('HSET', KEYS[1], c .. 'range', ARGV[6 + 2 * i], c .. 'flags', ARGV[7 + 2 * i], c .. 'state', 'pending')
-      end
-      local expire_at = deadline + tonumber(ARGV[4])
-      redis.call('PEXPIREAT', KEYS[1], expire_at)
-      redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[4]))
-      redis.call('ZADD', KEYS[2], deadline, ARGV[1])
-      if redis.call('PTTL', KEYS[2]) < expire_at - now then redis.call('PEXPIREAT', KEYS[2], expire_at) end
-      return 1
-    LUA
-    # ARGV: chunk, jid, worker. Returns {'run', range, flags, ms left} or {'taken'|'skip'|'gone', state}.
-    claim: <<~LUA,
-      if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone', ''} end
-      local c = 'c' .. ARGV[1] .. ':'
-      local chunk = redis.call('HGET', KEYS[1], c .. 'state')
-      if not chunk then return {'gone', ''} end
-      if chunk ~= 'pending' then
-        redis.call('HINCRBY', KEYS[1], c .. 'duplicates', 1)
-        return {'taken', chunk}
-      end
-      local now = now_ms()
-      local state = redis.call('HGET', KEYS[1], 'state')
-      if state ~= 'running' then
-        redis.call('HSET', KEYS[1], c .. 'state', 'skipped', c .. 'finished_at', now)
-        return {'skip', state}
-      end
-      redis.call('HSET', KEYS[1], c .. 'state', 'running', c .. 'started_at', now, c .. 'jid', ARGV[2],
-                 c .. 'worker', ARGV[3])
-      local b = redis.call('HMGET', KEYS[1], 'deadline_at', c .. 'range', c .. 'flags')
-      return {'run', b[2], b[3], tostring(tonumber(b[1]) - now)}
-    LUA
-    # ARGV: chunk, files (JSON). Returns {'finalize'|'done'|'late'|'stale'|'gone', done, total}.
-    complete: <<~LUA,
-      if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone', 0, 0} end
-      local c = 'c' .. ARGV[1] .. ':'
-      if redis.call('HGET', KEYS[1], c .. 'state') ~= 'running' then return {'stale', 0, 0} end
-      local now = now_ms()
-      redis.call('HSET', KEYS[1], c .. 'state', 'done', c .. 'files', ARGV[2], c .. 'finished_at', now)
-      local total = tonumber(redis.call('HGET', KEYS[1], 'total'))
-      if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {'late', 0, total} end
-      local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
-      if done < total then return {'done', done, total} end
-      redis.call('HSET', KEYS[1], 'state', 'finalizing', 'finalizing_at', now)
-      return {'finalize', done, total}
-    LUA
-    # ARGV: chunk ('' when no chunk failed: the deadline, the fan-in), error kind, reason.
-    # Returns 'first' for the one caller that failed the batch.
-    fail: <<~LUA,
-      if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
-      local now = now_ms()
-      if ARGV[1] ~= '' then
-        local c = 'c' .. ARGV[1] .. ':'
-        redis.call('HSET', KEYS[1], c .. 'state', 'failed', c .. 'finished_at', now, c .. 'error', ARGV[3])
-      end
-      local state = redis.call('HGET', KEYS[1], 'state')
-      if state ~= 'running' and state ~= 'finalizing' then return 'already' end
-      redis.call('HSET', KEYS[1], 'state', 'failed', 'error_kind', ARGV[2], 'error', ARGV[3], 'failed_chunk', ARGV[1],
-                 'failed_at', now)
-      return 'first'
-    LUA
-    # ARGV: chunk, new state (cancelled, or pending to give the claim back), jid.
-    settle: <<~LUA,
-      if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
-      local c = 'c' .. ARGV[1] .. ':'
-      local chunk = redis.call('HMGET', KEYS[1], c .. 'state', c .. 'jid')
-      if chunk[1] ~= 'running' or chunk[2] ~= ARGV[3] then return 'stale' end
-      redis.call('HSET', KEYS[1], c .. 'state', ARGV[2], c .. 'finished_at', now_ms())
-      return 'ok'
-    LUA
-    # The document is recorded and its user mailed.
-    finished: <<~LUA
-      if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
-      if redis.call('HGET', KEYS[1], 'state') == 'finalizing' then redis.call('HSET', KEYS[1], 'state', 'done') end
-      redis.call('HSET', KEYS[1], 'finished_at', now_ms())
-      return 'ok'
-    LUA
-  }.transform_values { |body| "#{NOW}#{body}".then { |source| [source.freeze, Digest::SHA1.hexdigest(source)] } }
-       .freeze
+  # The Lua scripts (document_batch/*.lua), by name: [source, SHA1]. Each starts with now_ms().
+  SCRIPTS = %w[open claim complete fail settle finished].to_h do |name|
+    source = ["now_ms", name].map { |file| File.read(File.join(__dir__, "document_batch", "#{file}.lua")) }.join
+    [name.to_sym, [source.freeze, Digest::SHA1.hexdigest(source)]]
+  end.freeze
 
   # What {#claim} answered.
   Claim = Struct.new(:outcome, :state, :pages, :flags, :remaining, keyword_init: true) do
     def run? = outcome == :run
-  end
-
-  # A chunk as the status page shows it.
-  Chunk = Struct.new(:index, :pages, :state, :flags, :started_at, :finished_at, :worker, :duplicates, :error,
-                     keyword_init: true)
-
-  # A batch as the status page shows it (times are Floats, seconds since the epoch).
-  Status = Struct.new(:document_id, :title, :state, :done, :total, :pages, :created_at, :deadline_at,
-                      :finished_at, :failed_at, :error_kind, :error, :chunks, keyword_init: true) do
-    def in_progress? = %w[running finalizing].include?(state)
-    def time_left(now = Time.now.to_f) = deadline_at - now
-
-    def to_h(now = Time.now.to_f)
-      super().merge(time_left: time_left(now).round(1), in_progress: in_progress?, chunks: chunks.map(&:to_h))
-    end
   end
 
   class << self
@@ -154,23 +48,7 @@ class DocumentBatch
     def statuses(redis)
       ids = redis.zrevrange(INDEX, 0, 199)
       hashes = redis.pipelined { |pipe| ids.each { |id| pipe.hgetall(key(id)) } }
-      hashes.reject(&:empty?).map { |hash| status_from(hash) }
-    end
-
-    # @param hash [Hash{String=>String}] HGETALL of a batch
-    # @return [Status]
-    def status_from(hash)
-      time = ->(field) { hash[field] && (Integer(hash[field]) / 1000.0) }
-      chunks = Array.new(Integer(hash.fetch("total"))) do |i|
-        c = "c#{i}:"
-        Chunk.new(index: i, pages: hash["#{c}range"], state: hash["#{c}state"], flags: JSON.parse(hash["#{c}flags"]),
-                  started_at: time["#{c}started_at"], finished_at: time["#{c}finished_at"], worker: hash["#{c}worker"],
-                  duplicates: hash["#{c}duplicates"].to_i, error: hash["#{c}error"])
-      end
-      Status.new(document_id: Integer(hash["document_id"]), title: hash["title"], state: hash["state"],
-                 done: Integer(hash["done"]), total: chunks.size, pages: Integer(hash["pages"]),
-                 created_at: time["created_at"], deadline_at: time["deadline_at"], finished_at: time["finished_at"],
-                 failed_at: time["failed_at"], error_kind: hash["error_kind"], error: hash["error"], chunks:)
+      hashes.reject(&:empty?).map { |hash| Status.from(hash) }
     end
   end
 
@@ -190,7 +68,9 @@ class DocumentBatch
   # @param remaining [Float] seconds left on the document's deadline
   # @return [Boolean] false when the batch already existed (a second delivery of the job that splits)
   def open(title:, pages:, ranges:, flags:, remaining:)
-    chunks = ranges.zip(flags).flat_map { |range, chunk_flags| ["#{range.first}-#{range.last}", JSON.generate(chunk_flags)] }
+    chunks = ranges.zip(flags).flat_map do |range, chunk_flags|
+      ["#{range.first}-#{range.last}", JSON.generate(chunk_flags)]
+    end
     script(:open, [key, INDEX], [document_id, title, (remaining * 1000).round, KEEP * 1000, pages, *chunks]) == 1
   end
 
@@ -227,7 +107,7 @@ class DocumentBatch
   # @return [Status, nil] nil once the batch is gone
   def status
     hash = @redis.call { |conn| conn.hgetall(key) }
-    hash.empty? ? nil : self.class.status_from(hash)
+    hash.empty? ? nil : Status.from(hash)
   end
 
   # Every chunk's files, in page order.
@@ -252,3 +132,5 @@ class DocumentBatch
     end
   end
 end
+
+require_relative "document_batch/status"

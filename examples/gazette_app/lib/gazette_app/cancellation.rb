@@ -81,25 +81,32 @@ module GazetteApp
     # Polls while some block is guarded; the thread (and its connection) ends when none is.
     def watch
       connection = nil
-      loop do
-        sleep @interval
-        keys = @lock.synchronize do
-          if @entries.empty?
-            @watcher = nil
-            return
-          end
-          @entries.map(&:key).uniq
-        end
-        connection ||= @connect.call
-        cancel(stopped(connection, keys))
-      rescue Redis::BaseError => e
-        # A Redis that does not answer cancels nothing; the deadline still bounds the work.
-        @logger&.warn(JSON.generate(cancellation: "poll_failed", error: e.class.name, message: e.message))
-        connection&.close
-        connection = nil
+      while (keys = guarded_keys)
+        connection = poll(connection, keys)
       end
     ensure
       connection&.close
+    end
+
+    # After a pause, the keys to look at; nil (and no watcher any more) when nothing is guarded.
+    def guarded_keys
+      sleep @interval
+      @lock.synchronize do
+        @watcher = nil if @entries.empty?
+        @watcher && @entries.map(&:key).uniq
+      end
+    end
+
+    # @return [Redis, nil] the connection to use next time
+    def poll(connection, keys)
+      connection ||= @connect.call
+      cancel(stopped(connection, keys))
+      connection
+    rescue Redis::BaseError => e
+      # A Redis that does not answer cancels nothing; the deadline still bounds the work.
+      @logger&.warn(JSON.generate(cancellation: "poll_failed", error: e.class.name, message: e.message))
+      connection&.close
+      nil
     end
 
     def stopped(connection, keys)

@@ -12,7 +12,8 @@ require_relative "fan_out_status"
 
 module GazetteApp
   # Sidekiq's web UI with the gem's dashboard as a tab (and standing alone at
-  # /gazette), and the app's page of fanned-out documents at /fan_out, served by WEBrick from a thread of the process that starts it,
+  # /gazette), and the app's page of fanned-out documents at /fan_out, served
+  # by WEBrick from a thread of the process that starts it,
   # on a free loopback port. The demo's: production mounts the same Rack apps
   # in its own web server (see docs/dashboard.md).
   class Dashboard

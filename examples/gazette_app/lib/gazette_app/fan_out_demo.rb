@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "demo_documents"
+
 module GazetteApp
   # The second half of bin/demo: a large generated gazette (400 dense pages)
   # sliced serially by one worker, then fanned out over two worker processes
@@ -9,6 +11,8 @@ module GazetteApp
   # slicer is left. Runs in the demo's process, with the app booted; starts
   # and stops its workers by pid.
   class FanOutDemo
+    include DemoDocuments
+
     PAGES = 400
     # Fan-out: 4 chunks of 100 pages; 6 s per slicer run, one retry after at
     # most 0.5 s, 60 s for the whole document; the watchdog's poll 1 s.
@@ -40,8 +44,6 @@ module GazetteApp
 
     private
 
-    def say(text) = puts("#{@clock.call}  #{text}")
-
     def generate
       pdf = File.join(@dir, "large-gazette.pdf")
       GazetteRunner.run!([GazetteApp.config.python, File.join(GazetteApp::ROOT, "script", "make_sample_gazette.py"),
@@ -56,7 +58,7 @@ module GazetteApp
       say "serial worker: sidekiq pid #{pid}, concurrency 1, no fan-out"
       document = wait(enqueue(pdf, "serial"), within: 120)
       say "##{document.id} serial:     #{document.status} #{document.page_count} pages in " \
-          "#{format("%.2f", document.duration)} s (one slicer)"
+          "#{seconds(document.duration)} s (one slicer)"
       @stack.stop_worker(pid)
       document
     end
@@ -73,7 +75,7 @@ module GazetteApp
       document = wait(enqueue(pdf, "fanned out"), within: 120)
       finish = worker_lines(/"document_id":#{document.id},.*"outcome":"ok"/).first
       say "##{document.id} fanned out: #{document.status} #{document.page_count} pages in " \
-          "#{format("%.2f", document.duration)} s (#{document.chunk_count} chunks over 2 workers)"
+          "#{seconds(document.duration)} s (#{document.chunk_count} chunks over 2 workers)"
       if finish
         say "   per chunk: enqueue to start #{finish["enqueue_to_start_ms"].join(", ")} ms; " \
             "fan-in (last chunk's end to the document recorded and mailed) #{finish["fan_in_ms"]} ms"
@@ -82,13 +84,16 @@ module GazetteApp
     end
 
     def compare(serial, fanned)
-      say "serial #{format("%.2f", serial.duration)} s | fanned out #{format("%.2f", fanned.duration)} s | " \
-          "speedup #{format("%.2f", serial.duration / fanned.duration)}x"
-      same = serial.files.size == fanned.files.size &&
-             serial.files.zip(fanned.files).all? do |a, b|
-               File.basename(a) == File.basename(b) && File.binread(a) == File.binread(b)
-             end
-      say "pages of the fanned-out gazette equal the serial ones, file for file and byte for byte: #{same}"
+      say "serial #{seconds(serial.duration)} s | fanned out #{seconds(fanned.duration)} s | " \
+          "speedup #{seconds(serial.duration / fanned.duration)}x"
+      say "pages of the fanned-out gazette equal the serial ones, file for file and byte for byte: " \
+          "#{same_pages?(serial.files, fanned.files)}"
+    end
+
+    def same_pages?(ours, theirs)
+      ours.size == theirs.size && ours.zip(theirs).all? do |a, b|
+        File.basename(a) == File.basename(b) && File.binread(a) == File.binread(b)
+      end
     end
 
     def hanging(pdf)
@@ -96,61 +101,32 @@ module GazetteApp
       say "##{document.id} enqueued with pages 1-100 hanging"
       show_status(document)
       document = wait(document, within: 60)
-      say "##{document.id} #{outcome(document)} after #{format("%.2f", document.duration)} s " \
+      say "##{document.id} #{outcome(document)} after #{seconds(document.duration)} s " \
           "(bound: 2 attempts x (6 s + 1 s) + 0.5 s); mail: #{subject(document)}"
       say "   chunks: #{chunks(document)}"
     end
 
     def crashing(pdf)
       document = wait(enqueue(pdf, "one chunk crashes", chunk_faults: { "1" => ["--crash"] }), within: 60)
-      status = DocumentBatch.new(document.id).status
-      cancelled = status.chunks.select { |c| c.state == "cancelled" }
-      latency = cancelled.map { |c| ((c.finished_at - status.failed_at) * 1000).round }
-      say "##{document.id} pages 101-200 crash: #{outcome(document)} after #{format("%.2f", document.duration)} s; " \
+      say "##{document.id} pages 101-200 crash: #{outcome(document)} after #{seconds(document.duration)} s; " \
           "mail: #{subject(document)}"
-      say "   chunks: #{chunks(document)}; the #{cancelled.size} running chunk(s) ended #{latency.join(", ")} ms " \
+      latency = DocumentBatch.new(document.id).status.cancel_latencies_ms
+      say "   chunks: #{chunks(document)}; the #{latency.size} running chunk(s) ended #{latency.join(", ")} ms " \
           "after the failure"
     end
 
-    def outcome(document) = "#{document.status} #{document.error_kind} (#{document.description})"
-    def subject(document) = File.read(File.join(GazetteApp.config.mail_dir, document.user.email))[/^Subject: (.*)$/, 1]
-    def chunks(document) = DocumentBatch.new(document.id).status.chunks.map { |c| "#{c.pages} #{c.state}" }.join(", ")
-
-    # One look at the status page while the chunks run.
+    # One look at the status page while at least two chunks run.
     def show_status(document)
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
-      while Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
-        status = @dashboard.fan_out.find { |s| s["document_id"] == document.id }
-        if status && status["chunks"].count { |c| c["state"] == "running" } >= 2
-          chunks = status["chunks"].map { |c| "#{c["pages"]} #{c["state"]}" }.join(", ")
-          return say "   #{@dashboard.url}/fan_out: #{status["done"]}/#{status["total"]} chunks done, " \
-                     "#{chunks}; #{status["time_left"].round} s left on the deadline"
-        end
-        sleep 0.1
-      end
+      status = poll(within: 10) { running_status(document.id) }
+      return unless status
+
+      chunks = status["chunks"].map { |c| "#{c["pages"]} #{c["state"]}" }.join(", ")
+      say "   #{@dashboard.url}/fan_out: #{status["done"]}/#{status["total"]} chunks done, #{chunks}; " \
+          "#{status["time_left"].round} s left on the deadline"
     end
 
-    def enqueue(pdf, name, chunk_faults: {})
-      user = User.create!(email: "#{name.tr(" ", "-")}-reader@example.test")
-      document = user.documents.create!(title: "large gazette (#{name})", source_path: pdf)
-      DocumentProcessingJob.perform_async(document.id, [], chunk_faults)
-      document
-    end
-
-    def wait(document, within:)
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + within
-      until document.reload.finished? && document.mailed_at
-        raise "##{document.id} did not finish within #{within} s" if
-          Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
-
-        sleep 0.1
-      end
-      document
-    end
-
-    def worker_lines(pattern)
-      Dir.glob(File.join(@dir, "sidekiq*.log")).flat_map { |log| File.foreach(log).grep(pattern) }
-         .filter_map { |line| JSON.parse(line[/\{"document_processing".*\}/] || "null") }
+    def running_status(id)
+      @dashboard.fan_out.find { |s| s["document_id"] == id && s["chunks"].count { |c| c["state"] == "running" } > 1 }
     end
   end
 end

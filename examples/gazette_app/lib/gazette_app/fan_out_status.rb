@@ -44,20 +44,26 @@ module GazetteApp
     end
 
     def row(status, now)
-      chunks = status.chunks.map do |chunk|
-        "<span class=\"#{h(chunk.state)}\" title=\"#{h(chunk.error || chunk.worker)}\">" \
-          "#{h(chunk.pages)}: #{h(chunk.state)}</span>"
-      end
-      "<tr><td>##{status.document_id} #{h(status.title)}</td><td class=\"#{h(status.state)}\">#{h(status.state)}" \
-        "#{status.error_kind ? " (#{h(status.error_kind)})" : ""}</td><td>#{status.done} / #{status.total}</td>" \
-        "<td>#{deadline(status, now)}</td><td>#{chunks.join("<br>")}</td></tr>\n"
+      "<tr><td>##{status.document_id} #{h(status.title)}</td>#{state_cell(status)}" \
+        "<td>#{status.done} / #{status.total}</td><td>#{deadline(status, now)}</td>" \
+        "<td>#{status.chunks.map { |chunk| chunk_cell(chunk) }.join("<br>")}</td></tr>\n"
+    end
+
+    def state_cell(status)
+      state = [status.state, status.error_kind && "(#{status.error_kind})"].compact.join(" ")
+      "<td class=\"#{h(status.state)}\">#{h(state)}</td>"
+    end
+
+    def chunk_cell(chunk)
+      "<span class=\"#{h(chunk.state)}\" title=\"#{h(chunk.error || chunk.worker)}\">" \
+        "#{h(chunk.pages)}: #{h(chunk.state)}</span>"
     end
 
     def deadline(status, now)
       return "ended" unless status.in_progress?
 
       left = status.time_left(now)
-      left.positive? ? format("%d:%02d left", left / 60, left % 60) : "passed"
+      left.positive? ? format("%<minutes>d:%<seconds>02d left", minutes: left / 60, seconds: left % 60) : "passed"
     end
 
     def h(text) = Rack::Utils.escape_html(text.to_s)

@@ -3,7 +3,7 @@
 require "fileutils"
 require "redis"
 require "rbconfig"
-require "socket"
+require_relative "loopback"
 require_relative "process_info"
 
 module GazetteApp
@@ -49,14 +49,14 @@ module GazetteApp
     def redis = @redis ||= Redis.new(url: redis_url, timeout: 5, id: "gazette-observer-#{Process.pid}")
 
     def start_redis(within: 10)
-      server = find_redis_server
-      @redis_port = free_port
+      server = Loopback.redis_server
+      @redis_port = Loopback.free_port
       redis_dir = File.join(dir, "redis")
       FileUtils.mkdir_p(redis_dir)
       @redis_pid = Process.spawn(server, "--port", redis_port.to_s, "--bind", "127.0.0.1", "--save", "",
                                  "--appendonly", "no", "--dir", redis_dir, "--maxclients", "200",
                                  in: File::NULL, out: File.join(dir, "redis.log"), err: %i[child out])
-      wait_until(within, "redis-server to answer PING on port #{redis_port}") { redis_ping? }
+      wait_until(within, "redis-server to answer PING on port #{redis_port}") { Loopback.redis_ping?(redis_port) }
       self
     end
 
@@ -75,17 +75,21 @@ module GazetteApp
     end
 
     # TERM, then (past `within`) KILL; returns the exit status.
-    def stop_worker(pid = worker_pid, within: 30) = pid && @lock.synchronize { @workers.delete(pid) } && stop(pid, within)
+    def stop_worker(pid = worker_pid, within: 30)
+      return unless pid && reaped(pid)
+
+      stop(pid, within)
+    end
 
     # SIGKILL, as the OOM killer or a host failure would: no shutdown, jobs
     # in flight are lost, their slicers orphaned. Returns the exit status.
     def kill_worker(pid)
-      @lock.synchronize { @workers.delete(pid) } or raise ArgumentError, "#{pid} is not a worker of this stack"
+      reaped(pid) or raise ArgumentError, "#{pid} is not a worker of this stack"
       Process.kill(:KILL, pid)
       Process.wait2(pid).last
     end
 
-    # Forgets a worker the caller reaped itself.
+    # Forgets a worker (the caller reaped it itself); its log, or nil if it was not one.
     def reaped(pid) = @lock.synchronize { @workers.delete(pid) }
 
     def stop_redis(within: 10)
@@ -117,28 +121,6 @@ module GazetteApp
     def sidekiq_command(concurrency, shutdown_timeout)
       ["bundle", "exec", "sidekiq", "-r", File.join(APP_ROOT, "config", "boot.rb"), "-q", "document_processing",
        "-c", concurrency.to_s, "-t", shutdown_timeout.to_s]
-    end
-
-    def find_redis_server
-      server = ["/usr/bin/redis-server", *ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "redis-server") }]
-               .find { |path| File.executable?(path) }
-      server or raise "redis-server is not installed: run bin/setup (it installs Debian's redis-server)"
-    end
-
-    def free_port
-      server = TCPServer.new("127.0.0.1", 0)
-      server.addr[1]
-    ensure
-      server&.close
-    end
-
-    def redis_ping?
-      Socket.tcp("127.0.0.1", redis_port, connect_timeout: 0.5) do |socket|
-        socket.write("PING\r\n")
-        socket.wait_readable(0.5) && socket.readpartial(64).start_with?("+PONG")
-      end
-    rescue SystemCallError, IOError
-      false
     end
 
     def stop(pid, within)
