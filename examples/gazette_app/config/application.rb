@@ -139,10 +139,14 @@ module GazetteApp
     # The mail gem loads most of itself on the first message (1.2 s here), which
     # would land on the first job's mail: a fan-in's latency. Rendering one
     # unsent message at startup loads it, as Rails' eager_load does in production.
+    # (The records are not saved, but building them reads the schema: the
+    # connection goes back to the pool, or the launcher's thread would keep one.)
     def warm_up_mailer
-      document = Document.new(title: "warm-up", description: "warm-up")
-      DocumentProcessingMailer.document_processing_complete(User.new(email: "warm-up@example.test"), document,
-                                                            "success").message.to_s
+      ActiveRecord::Base.connection_pool.with_connection do
+        document = Document.new(title: "warm-up", description: "warm-up")
+        DocumentProcessingMailer.document_processing_complete(User.new(email: "warm-up@example.test"), document,
+                                                              "success").message.to_s
+      end
     end
 
     # Named, so `CLIENT LIST` tells this process's connections from others'.

@@ -7,7 +7,8 @@
                 are named by their page number in the whole gazette, so the
                 chunks of a fanned-out gazette, listed in page order, are
                 exactly what one run over all pages gives.
-  --count       print {"page_count": N} and slice nothing
+  --count       print {"page_count": N} and slice nothing (without pypdf when
+                the PDF's cross-reference tables allow: a short run)
 Each page's content streams are compressed on the way out (the generated
 sample gazette's are not), which is most of the slicer's CPU time.
 
@@ -54,6 +55,42 @@ def page_range(text):
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
         raise argparse.ArgumentTypeError("%r is not a page range A-B with 1 <= A <= B" % text)
     return int(match.group(1)), int(match.group(2))
+
+
+def quick_count(pdf):
+    """The page count without pypdf (whose import costs most of a short run):
+    the trailer's /Root, its /Pages, their /Count, found through classic
+    cross-reference tables (following /Prev). None when the file is anything
+    else (cross-reference streams, compressed objects, an indirect /Count):
+    then pypdf reads it."""
+    with open(pdf, "rb") as f:
+        data = f.read()
+    end = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", data[-1024:])
+    offsets, root, xref, sections = {}, None, end and int(end.group(1)), 0
+    while xref is not None and sections < 100:
+        if not data.startswith(b"xref", xref):
+            return None
+        trailer = data.find(b"trailer", xref)
+        tokens = data[xref + 4:trailer].split()
+        while tokens:
+            first, count, tokens = int(tokens[0]), int(tokens[1]), tokens[2:]
+            for i in range(count):
+                offset, _, kind = tokens[3 * i:3 * i + 3]
+                if kind == b"n":
+                    offsets.setdefault(first + i, int(offset))
+            tokens = tokens[3 * count:]
+        dictionary = data[trailer:data.find(b"startxref", trailer)]
+        root = root or re.search(rb"/Root\s+(\d+)\s+\d+\s+R", dictionary)
+        previous = re.search(rb"/Prev\s+(\d+)", dictionary)
+        xref, sections = previous and int(previous.group(1)), sections + 1
+
+    def body(number):
+        start = offsets.get(number)
+        return b"" if start is None else data[start:data.find(b"endobj", start)]
+
+    pages = root and re.search(rb"/Pages\s+(\d+)\s+\d+\s+R", body(int(root.group(1))))
+    count = pages and re.search(rb"/Count\s+(\d+)(?!\s+\d+\s+R)", body(int(pages.group(1))))
+    return int(count.group(1)) if count else None
 
 
 def read_pdf(pdf):
@@ -125,10 +162,14 @@ def main():
     if args.crash:
         raise RuntimeError("cannot read xref table of %s" % args.pdf)
 
-    reader = read_pdf(args.pdf)
     if args.count:
-        print(json.dumps({"page_count": len(reader.pages)}))
+        try:
+            count = quick_count(args.pdf)
+        except (ValueError, IndexError):  # a table this reading does not understand: pypdf's turn
+            count = None
+        print(json.dumps({"page_count": len(read_pdf(args.pdf).pages) if count is None else count}))
         return 0
+    reader = read_pdf(args.pdf)
     os.makedirs(out_dir, exist_ok=True)
     print(json.dumps(slice_pdf(reader, args.pdf, out_dir, args.pages, args.progress, args.page_delay)))
     return 0
