@@ -38,6 +38,15 @@ module GazetteApp
          .filter_map { |line| JSON.parse(line[/\{"document_processing".*\}/] || "null") }
     end
 
+    # The batch once every chunk ended: the document is recorded as soon as the
+    # batch fails, its running chunks end just after.
+    def settled(document)
+      poll(within: 5) do
+        status = DocumentBatch.new(document.id).status
+        status unless status.chunks.any? { |chunk| %w[pending running].include?(chunk.state) }
+      end
+    end
+
     # The block's first truthy value, polled every 0.1 s for at most `within` seconds; nil if none.
     def poll(within:)
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + within

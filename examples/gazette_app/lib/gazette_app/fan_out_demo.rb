@@ -5,7 +5,7 @@ require_relative "demo_documents"
 module GazetteApp
   # The second half of bin/demo: a large generated gazette (400 dense pages)
   # sliced serially by one worker, then fanned out over two worker processes
-  # (4 chunks of 100 pages), the two times side by side; then the same gazette
+  # (2 chunks of 200 pages, one slicer per worker), the two times side by side; then the same gazette
   # with one chunk that hangs (the whole document fails within its bound), and
   # with one chunk that crashes (the chunks still running are cancelled); no
   # slicer is left. Runs in the demo's process, with the app booted; starts
@@ -14,9 +14,10 @@ module GazetteApp
     include DemoDocuments
 
     PAGES = 400
-    # Fan-out: 4 chunks of 100 pages; 6 s per slicer run, one retry after at
-    # most 0.5 s, 60 s for the whole document; the watchdog's poll 1 s.
-    FAN_OUT = { "GAZETTE_FAN_OUT_ABOVE" => "100", "GAZETTE_CHUNK_PAGES" => "100", "GAZETTE_SCRIPT_TIMEOUT" => "6",
+    # Fan-out: 2 chunks of 200 pages (one per worker: each chunk costs a slicer
+    # start, 0.35 s, see docs/fan_out.md); 8 s per slicer run, one retry after
+    # at most 0.5 s, 60 s for the whole document; the watchdog's poll 1 s.
+    FAN_OUT = { "GAZETTE_FAN_OUT_ABOVE" => "100", "GAZETTE_CHUNK_PAGES" => "200", "GAZETTE_SCRIPT_TIMEOUT" => "8",
                 "GAZETTE_KILL_AFTER" => "1", "GAZETTE_CHUNK_RETRIES" => "1", "GAZETTE_CHUNK_BACKOFF" => "0.5",
                 "GAZETTE_JOB_DEADLINE" => "60", "GAZETTE_SCHEDULE_POLL" => "1" }.freeze
     # The serial worker never fans out.
@@ -65,10 +66,10 @@ module GazetteApp
 
     def start_fan_out_workers
       pids = Array.new(2) do
-        Thread.new { @stack.start_worker(concurrency: 2, shutdown_timeout: 3, env: FAN_OUT) }
+        Thread.new { @stack.start_worker(concurrency: 1, shutdown_timeout: 3, env: FAN_OUT) }
       end.map(&:value)
-      say "fan-out workers: sidekiq pids #{pids.join(", ")}, concurrency 2 each; chunks of 100 pages, " \
-          "slicer timeout 6 s + 1 retry, document deadline 60 s"
+      say "fan-out workers: sidekiq pids #{pids.join(", ")}, concurrency 1 each; chunks of 200 pages, " \
+          "slicer timeout 8 s + 1 retry, document deadline 60 s"
     end
 
     def fan_out(pdf)
@@ -98,19 +99,19 @@ module GazetteApp
 
     def hanging(pdf)
       document = enqueue(pdf, "one chunk hangs", chunk_faults: { "0" => ["--hang"] })
-      say "##{document.id} enqueued with pages 1-100 hanging"
+      say "##{document.id} enqueued with pages 1-200 hanging"
       show_status(document)
       document = wait(document, within: 60)
       say "##{document.id} #{outcome(document)} after #{seconds(document.duration)} s " \
-          "(bound: 2 attempts x (6 s + 1 s) + 0.5 s); mail: #{subject(document)}"
+          "(bound: 2 attempts x (8 s + 1 s) + 0.5 s); mail: #{subject(document)}"
       say "   chunks: #{chunks(document)}"
     end
 
     def crashing(pdf)
       document = wait(enqueue(pdf, "one chunk crashes", chunk_faults: { "1" => ["--crash"] }), within: 60)
-      say "##{document.id} pages 101-200 crash: #{outcome(document)} after #{seconds(document.duration)} s; " \
+      say "##{document.id} pages 201-400 crash: #{outcome(document)} after #{seconds(document.duration)} s; " \
           "mail: #{subject(document)}"
-      latency = DocumentBatch.new(document.id).status.cancel_latencies_ms
+      latency = settled(document)&.cancel_latencies_ms || []
       say "   chunks: #{chunks(document)}; the #{latency.size} running chunk(s) ended #{latency.join(", ")} ms " \
           "after the failure"
     end
