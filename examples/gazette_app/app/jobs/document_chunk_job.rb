@@ -50,7 +50,7 @@ class DocumentChunkJob
   # Called by Sidekiq when the retries of a chunk job are exhausted.
   def give_up(document_id, index, error)
     reason = "Processing failed (pages of chunk #{index}): #{error.class}"
-    return unless DocumentBatch.new(document_id).fail(index, kind: "error", reason:) == :first
+    return unless DocumentBatch.new(document_id).record_failure(index, kind: "error", reason:) == :first
 
     document = Document.find(document_id)
     conclude_failed(document, kind: "error", description: "Processing failed", message: error.message,
@@ -127,14 +127,14 @@ class DocumentChunkJob
 
   def fail_merge(files, status)
     reason = "#{files.size} pages from the chunks for a gazette of #{status.pages}"
-    @batch.fail(nil, kind: "schema_error", reason:)
+    @batch.record_failure(nil, kind: "schema_error", reason:)
     fail_document("schema_error", description_of("schema_error"), reason)
   end
 
   def fail_batch(error)
     kind, description = failure_of(error)
     description = "#{description} (pages #{pages})"
-    first = @batch.fail(@index, kind:, reason: "#{description}: #{error.message}") == :first
+    first = @batch.record_failure(@index, kind:, reason: "#{description}: #{error.message}") == :first
     log_chunk("chunk_failed", outcome: kind, error: error.class.name, failed_batch: first)
     fail_document(kind, description, error.message, error: error.class.name) if first
   end

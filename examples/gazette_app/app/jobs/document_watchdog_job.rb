@@ -37,7 +37,7 @@ class DocumentWatchdogJob
   def expire(document)
     reason = "not finished within its deadline (#{config.job_deadline.round} s)"
     batch = DocumentBatch.new(document.id)
-    return ["timeout", reason] unless batch.fail(nil, kind: "timeout", reason:) == :already
+    return ["timeout", reason] unless batch.record_failure(nil, kind: "timeout", reason:) == :already
 
     status = batch.status
     [status&.error_kind || "timeout", status&.error || reason]

@@ -95,7 +95,7 @@ class DocumentBatch
 
   # Fails the batch (its running chunks see the cancel flag), and chunk `index` when given.
   # @return [Symbol] :first for the one caller that failed the batch, else :already or :gone
-  def fail(index, kind:, reason:) = script(:fail, [key], [index.to_s, kind, reason]).to_sym
+  def record_failure(index, kind:, reason:) = script(:fail, [key], [index.to_s, kind, reason]).to_sym
 
   # Ends this delivery's claim on chunk `index`: :cancelled, or :pending to let a retry run it.
   # @return [Symbol] :ok, or :stale when the chunk is no longer this delivery's

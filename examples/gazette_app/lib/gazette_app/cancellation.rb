@@ -73,6 +73,7 @@ module GazetteApp
       @lock.synchronize do
         entry = Entry.new(Thread.current, key, false)
         @entries << entry
+        @watcher = nil unless @watcher&.alive? # a watcher that died of a bug is replaced
         @watcher ||= Thread.new { watch }.tap { |thread| thread.name = "gazette-cancellation" }
         entry
       end
