@@ -23,6 +23,8 @@ ActiveRecord::Schema.define do
     t.datetime :started_at
     t.datetime :finished_at
     t.datetime :mailed_at
+    t.datetime :deadline_at # the whole document's, set when its processing starts
+    t.integer :chunk_count # page ranges sliced in parallel; nil when sliced by one job
     t.timestamps
   end
 end

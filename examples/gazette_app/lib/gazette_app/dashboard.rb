@@ -9,10 +9,12 @@ require "sidekiq/web"
 require "webrick"
 require "gazette_runner/web"
 require "gazette_runner/web/estimates"
+require_relative "fan_out_status"
 
 module GazetteApp
   # Sidekiq's web UI with the gem's dashboard as a tab (and standing alone at
-  # /gazette), served by WEBrick from a thread of the process that starts it,
+  # /gazette), and the app's page of fanned-out documents at /fan_out, served
+  # by WEBrick from a thread of the process that starts it,
   # on a free loopback port. The demo's: production mounts the same Rack apps
   # in its own web server (see docs/dashboard.md).
   class Dashboard
@@ -41,6 +43,9 @@ module GazetteApp
     # The merged fleet snapshot, as the page shows it.
     def snapshot = JSON.parse(Net::HTTP.get(URI("#{url}/gazette/stats.json")))
 
+    # The fanned-out documents, as their status page shows them.
+    def fan_out = JSON.parse(Net::HTTP.get(URI("#{url}/fan_out/documents.json")))
+
     private
 
     def app
@@ -53,6 +58,7 @@ module GazetteApp
         map("/gazette/estimates") do
           run GazetteRunner::Web::Estimates.new(redis: Redis.new(url: redis_url), names: ["slicer"])
         end
+        map("/fan_out") { run FanOutStatus.new(redis: Redis.new(url: redis_url)) }
       end
     end
   end

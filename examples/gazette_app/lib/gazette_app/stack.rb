@@ -3,19 +3,19 @@
 require "fileutils"
 require "redis"
 require "rbconfig"
-require "socket"
+require_relative "loopback"
 require_relative "process_info"
 
 module GazetteApp
   # Starts and stops, by pid, what the app needs around it: a redis-server on a
-  # free loopback port and a Sidekiq worker on the document_processing queue.
+  # free loopback port and Sidekiq workers on the document_processing queue.
   # Plain Ruby (no Rails, no ActiveRecord), so the replay spec can use it
   # without loading the app into the RSpec process. Every wait is bounded.
   class Stack
     APP_ROOT = File.expand_path("../..", __dir__)
     GEMFILE = File.join(APP_ROOT, "Gemfile")
 
-    attr_reader :dir, :redis_port, :redis_pid, :worker_pid, :worker_log
+    attr_reader :dir, :redis_port, :redis_pid
 
     # Resolves the app's gems offline (Debian's packages); writes Gemfile.lock,
     # which is not committed, so it always matches this machine's packages.
@@ -30,8 +30,18 @@ module GazetteApp
     def initialize(dir:, env: {})
       @dir = dir
       @env = env
+      @workers = {} # pid => log, in start order
+      @started = 0
+      @lock = Mutex.new # workers may be started from several threads at once
       FileUtils.mkdir_p(dir)
     end
+
+    # The first worker still running (the only one, unless more were started).
+    def worker_pid = @workers.keys.first
+
+    def worker_pids = @workers.keys
+
+    def worker_log(pid = worker_pid) = @workers.fetch(pid)
 
     def redis_url = "redis://127.0.0.1:#{redis_port}/0"
 
@@ -39,29 +49,48 @@ module GazetteApp
     def redis = @redis ||= Redis.new(url: redis_url, timeout: 5, id: "gazette-observer-#{Process.pid}")
 
     def start_redis(within: 10)
-      server = find_redis_server
-      @redis_port = free_port
+      server = Loopback.redis_server
+      @redis_port = Loopback.free_port
       redis_dir = File.join(dir, "redis")
       FileUtils.mkdir_p(redis_dir)
       @redis_pid = Process.spawn(server, "--port", redis_port.to_s, "--bind", "127.0.0.1", "--save", "",
                                  "--appendonly", "no", "--dir", redis_dir, "--maxclients", "200",
                                  in: File::NULL, out: File.join(dir, "redis.log"), err: %i[child out])
-      wait_until(within, "redis-server to answer PING on port #{redis_port}") { redis_ping? }
+      wait_until(within, "redis-server to answer PING on port #{redis_port}") { Loopback.redis_ping?(redis_port) }
       self
     end
 
-    # Sidekiq on the document_processing queue; `shutdown_timeout` is its -t.
-    def start_worker(concurrency:, shutdown_timeout:, within: 60)
-      @worker_log = File.join(dir, "sidekiq.log")
-      env = @env.merge("BUNDLE_GEMFILE" => GEMFILE, "REDIS_URL" => redis_url)
-      @worker_pid = Process.spawn(env, *sidekiq_command(concurrency, shutdown_timeout),
-                                  chdir: APP_ROOT, in: File::NULL, out: worker_log, err: %i[child out])
-      wait_until(within, "the Sidekiq worker to start (see #{worker_log})") { worker_started? }
-      self
+    # A Sidekiq process on the document_processing queue; `shutdown_timeout` is
+    # its -t; `env` is added to the stack's for this worker only. Several may run.
+    # @return [Integer] its pid
+    def start_worker(concurrency:, shutdown_timeout:, env: {}, within: 60)
+      number = @lock.synchronize { @started += 1 }
+      log = File.join(dir, number == 1 ? "sidekiq.log" : "sidekiq-#{number}.log")
+      env = @env.merge(env, "BUNDLE_GEMFILE" => GEMFILE, "REDIS_URL" => redis_url)
+      pid = Process.spawn(env, *sidekiq_command(concurrency, shutdown_timeout),
+                          chdir: APP_ROOT, in: File::NULL, out: log, err: %i[child out])
+      @lock.synchronize { @workers[pid] = log }
+      wait_until(within, "the Sidekiq worker to start (see #{log})") { worker_started?(pid) }
+      pid
     end
 
     # TERM, then (past `within`) KILL; returns the exit status.
-    def stop_worker(within: 30) = @worker_pid && stop(@worker_pid, within).tap { @worker_pid = nil }
+    def stop_worker(pid = worker_pid, within: 30)
+      return unless pid && reaped(pid)
+
+      stop(pid, within)
+    end
+
+    # SIGKILL, as the OOM killer or a host failure would: no shutdown, jobs
+    # in flight are lost, their slicers orphaned. Returns the exit status.
+    def kill_worker(pid)
+      reaped(pid) or raise ArgumentError, "#{pid} is not a worker of this stack"
+      Process.kill(:KILL, pid)
+      Process.wait2(pid).last
+    end
+
+    # Forgets a worker (the caller reaped it itself); its log, or nil if it was not one.
+    def reaped(pid) = @lock.synchronize { @workers.delete(pid) }
 
     def stop_redis(within: 10)
       @redis&.close
@@ -70,7 +99,7 @@ module GazetteApp
     end
 
     def stop_all
-      stop_worker
+      worker_pids.each { |pid| stop_worker(pid) }
       stop_redis
     end
 
@@ -83,37 +112,15 @@ module GazetteApp
     private
 
     # Started once its heartbeat is in Redis: Sidekiq's identity is "host:pid:nonce".
-    def worker_started?
-      raise "the Sidekiq worker exited at boot:\n#{File.read(worker_log)}" unless running?(worker_pid)
+    def worker_started?(pid)
+      raise "the Sidekiq worker exited at boot:\n#{File.read(worker_log(pid))}" unless running?(pid)
 
-      redis.smembers("processes").any? { |identity| identity.split(":")[1] == worker_pid.to_s }
+      redis.smembers("processes").any? { |identity| identity.split(":")[1] == pid.to_s }
     end
 
     def sidekiq_command(concurrency, shutdown_timeout)
       ["bundle", "exec", "sidekiq", "-r", File.join(APP_ROOT, "config", "boot.rb"), "-q", "document_processing",
        "-c", concurrency.to_s, "-t", shutdown_timeout.to_s]
-    end
-
-    def find_redis_server
-      server = ["/usr/bin/redis-server", *ENV.fetch("PATH", "").split(":").map { |d| File.join(d, "redis-server") }]
-               .find { |path| File.executable?(path) }
-      server or raise "redis-server is not installed: run bin/setup (it installs Debian's redis-server)"
-    end
-
-    def free_port
-      server = TCPServer.new("127.0.0.1", 0)
-      server.addr[1]
-    ensure
-      server&.close
-    end
-
-    def redis_ping?
-      Socket.tcp("127.0.0.1", redis_port, connect_timeout: 0.5) do |socket|
-        socket.write("PING\r\n")
-        socket.wait_readable(0.5) && socket.readpartial(64).start_with?("+PONG")
-      end
-    rescue SystemCallError, IOError
-      false
     end
 
     def stop(pid, within)
