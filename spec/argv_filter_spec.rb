@@ -41,10 +41,10 @@ RSpec.describe "GazetteRunner.filter_parameters (argv in log lines)" do
     expect(logged_argv).to eq(%w[echo token gazette.pdf])
   end
 
-  it "logs argv as given with no filters" do
+  it "with no filters, still hides what the gem's own redaction knows as secret" do
     expect(GazetteRunner.filter_parameters).to eq([])
-    GazetteRunner.run(%w[echo --api-key sk], timeout: 5)
-    expect(logged_argv).to eq(%w[echo --api-key sk])
+    GazetteRunner.run(%w[echo --api-key sk --pages 1-5], timeout: 5)
+    expect(logged_argv).to eq(%w[echo --api-key [redacted] --pages 1-5])
   end
 
   it "refuses a filter it cannot apply to argv, keeping the filters it had" do

@@ -99,6 +99,6 @@ RSpec.describe "GazetteRunner::Railtie" do
     expect(err).to include("unknown config.gazette_runner settings: default_timout (known: default_timeout,")
     status, _, err = boot("config.gazette_runner.default_timeout = 0", "")
     expect(status).not_to be_success
-    expect(err).to include("timeout must be a finite number of seconds > 0, got 0")
+    expect(err).to include("timeout must be a number of seconds from 0.001 to 31622400, got 0")
   end
 end

@@ -92,13 +92,13 @@ module GazetteRunner
 
       # Logs the start line, with the fields the block returns (only evaluated
       # when there is a logger). Its `argv:` goes through
-      # Rails' filter_parameters ({ArgvFilter}), then {Redaction.loggable}.
+      # {Redaction.loggable}, then Rails' filter_parameters ({ArgvFilter}, whose "[FILTERED]" wins).
       # @yieldreturn [Hash{Symbol=>Object}]
       # @return [void]
       def started
         log(:info, "start") do
           fields = yield
-          fields.key?(:argv) ? fields.merge(argv: Redaction.loggable(ArgvFilter.redact(fields[:argv]))) : fields
+          fields.key?(:argv) ? fields.merge(argv: ArgvFilter.redact(Redaction.loggable(fields[:argv]))) : fields
         end
       end
 
