@@ -5,6 +5,7 @@ require "rbs"
 # The optional parts (fleet, dashboard, Sidekiq integration) load no gem of
 # their own, so their signatures are checked too.
 require "gazette_runner/web"
+require "gazette_runner/web/estimates"
 require "gazette_runner/sidekiq"
 require "gazette_runner/testing/rspec"
 # The Rails integration needs Rails (Debian's railties) to be defined.

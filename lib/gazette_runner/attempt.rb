@@ -6,11 +6,8 @@ module GazetteRunner
   # happened, whatever happened — including Thread#kill, which raises nothing.
   # @api private
   class Attempt
-    # Outcomes that say nothing about the program, so a breaker counts them
-    # neither as a success nor as a failure.
-    NEUTRAL = %i[interrupted callback_error].freeze
     OUTPUT_HOOKS = %i[on_stdout on_stderr].freeze
-    private_constant :NEUTRAL, :OUTPUT_HOOKS
+    private_constant :OUTPUT_HOOKS
 
     # @return [Event, nil] the report, once the attempt has ended
     attr_reader :event
@@ -145,7 +142,7 @@ module GazetteRunner
     def record_in_breaker
       return unless @admitted && @call.breaker
       # A probe is always answered, or the breaker would stay half-open for good.
-      return if NEUTRAL.include?(@outcome) && !@probe
+      return if Event::NEUTRAL.include?(@outcome) && !@probe
 
       @call.breaker.record(@outcome == :ok, probe: @probe)
     end

@@ -8,20 +8,28 @@ module GazetteRunner
     # The ActiveSupport::Notifications event name.
     NAME = "run.gazette_runner"
 
-    # Every outcome, in the order of the README's table. An outcome says what
+    # Every outcome, in the order of docs/reference.md's table. An outcome says what
     # happened to the program, whether or not the method raised: a plain
     # {GazetteRunner.run} whose program exits 1 is `:exit_error`.
     OUTCOMES = %i[
       ok exit_error timeout output_limit spawn_error empty_output invalid_json
-      schema_error circuit_open interrupted callback_error
+      schema_error circuit_open internal_error interrupted callback_error
     ].freeze
+
+    # Outcomes that say nothing about the program (the caller was interrupted,
+    # or its own callback raised): a breaker counts them neither way, and the
+    # success rate leaves them out.
+    NEUTRAL = %i[interrupted callback_error].freeze
+
+    # Outcomes that count as the program failing: all but :ok and {NEUTRAL}.
+    FAILURES = (OUTCOMES - [:ok] - NEUTRAL).freeze
 
     # The outcome that each error class stands for; anything else that ends a
     # call (Thread#raise, Timeout.timeout, Sidekiq's shutdown) is :interrupted.
     ERROR_OUTCOMES = {
       ExitError => :exit_error, TimeoutError => :timeout, OutputLimitError => :output_limit,
       SpawnError => :spawn_error, EmptyOutputError => :empty_output, InvalidJsonError => :invalid_json,
-      SchemaError => :schema_error, CircuitOpenError => :circuit_open
+      SchemaError => :schema_error, CircuitOpenError => :circuit_open, InternalError => :internal_error
     }.freeze
 
     # The attributes, in {#to_h}'s order.

@@ -10,10 +10,6 @@ module GazetteRunner
     #
     #   GazetteRunner::Fleet.configure(prefix: "myapp:gazette:", long_job_seconds: 1800)
     class Config
-      # Runs with these outcomes say nothing about the program (a Sidekiq
-      # shutdown, a callback that raised) and are left out of success rates.
-      NOT_COUNTED = %i[interrupted callback_error].freeze
-
       # The default `redact:` hook: nothing more than {GazetteRunner::Redaction.argv}, which always runs first.
       DEFAULT_REDACT = ->(argv) { argv }
 

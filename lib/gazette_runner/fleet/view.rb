@@ -142,7 +142,7 @@ module GazetteRunner
         recent = windows.select { |w| w.ended_at > now - seconds }
         total = recent.reduce(:merge) || Stats::Window.new(started_at: now.to_i, seconds: 0, counts: {},
                                                            durations: Histogram.new)
-        runs = total.counts.except(*Config::NOT_COUNTED).values.sum
+        runs = total.counts.except(*Event::NEUTRAL).values.sum
         { "counts" => total.counts.transform_keys(&:to_s), "runs" => runs,
           "success_rate" => runs.zero? ? nil : total.counts[:ok].fdiv(runs),
           **total.percentiles.transform_keys(&:to_s),

@@ -32,7 +32,7 @@ module GazetteRunner
         "success_rate" => "Success rate (last hour)", "dead_jobs" => "Jobs added to the dead set (last hour)"
       }.freeze
       # Outcomes that count as failures in the chart.
-      FAILED = (Event::OUTCOMES - %i[ok interrupted callback_error]).map(&:to_s).freeze
+      FAILED = Event::FAILURES.map(&:to_s).freeze
 
       # @param view [Fleet::View]
       # @param base [String] the URL path the dashboard is mounted at
