@@ -34,8 +34,8 @@ module Bench
     end
 
     def measure_all
-      { small: small_heap, output: large_output, growth: rss_growth, threads:, timeouts:, busy_gvl:,
-        matrix: failure_matrix, json: json_output, big: big_heap }
+      { small: small_heap, ruby_layer: RubyLayer.measure, output: large_output, growth: rss_growth, threads:,
+        timeouts:, busy_gvl: BusyGvl.measure, matrix: failure_matrix, json: json_output, big: big_heap }
     end
 
     def run_json_only
@@ -68,14 +68,9 @@ module Bench
       Timeouts.measure
     end
 
-    def busy_gvl
-      Bench.progress("6c. the bound while another thread holds the GVL: #{BusyGvl::ROUNDS} rounds")
-      BusyGvl.measure
-    end
-
     # Row 6c alone (`rake bench:busy_gvl`): printed, RESULTS.md left as it is.
     def run_busy_gvl_only
-      results = busy_gvl
+      results = BusyGvl.measure
       puts Report.summary([BusyGvl.headline(results)]), "", BusyGvl.details(results)
     end
 
@@ -105,21 +100,18 @@ module Bench
       { samples:, rss:, pieces: ballast.size }
     end
 
-    def headlines(results)
+    def headlines(results) # rubocop:disable Metrics/AbcSize -- one headline per row of the summary
       [PerCall.headline("1. /bin/true per call, small heap (µs)", results[:small]),
        PerCall.headline("2. /bin/true per call, #{HEAP_BYTES >> 30} GB heap (µs)", results[:big][:samples]),
-       *LargeOutput.headlines(results[:output].first),
-       RssGrowth.headline(results[:growth]),
-       Threads.headline(results[:threads]),
-       *Timeouts.headlines(results[:timeouts]),
-       BusyGvl.headline(results[:busy_gvl])]
+       RubyLayer.headline(results[:ruby_layer]), *LargeOutput.headlines(results[:output].first),
+       RssGrowth.headline(results[:growth]), Threads.headline(results[:threads]),
+       *Timeouts.headlines(results[:timeouts]), BusyGvl.headline(results[:busy_gvl])]
     end
 
     def sections(results)
-      [*per_call_sections(results), LargeOutput.details(*results[:output]), RssGrowth.details(results[:growth]),
-       Threads.details(results[:threads]), Timeouts.details(results[:timeouts]), BusyGvl.details(results[:busy_gvl]),
-       JsonReport.details(results[:json]),
-       MatrixReport.details(results[:matrix])]
+      [*per_call_sections(results), RubyLayer.details(results[:ruby_layer]), LargeOutput.details(*results[:output]),
+       RssGrowth.details(results[:growth]), Threads.details(results[:threads]), Timeouts.details(results[:timeouts]),
+       BusyGvl.details(results[:busy_gvl]), JsonReport.details(results[:json]), MatrixReport.details(results[:matrix])]
     end
 
     def per_call_sections(results)

@@ -39,6 +39,7 @@ module Bench
 
     # @return [Hash{Symbol=>Array<Sample>}]
     def measure
+      Bench.progress("6c. the bound while another thread holds the GVL: #{ROUNDS} rounds")
       Dir.mktmpdir("busy-gvl") do |dir|
         samples = CALLS.transform_values { [] }
         ROUNDS.times do |round|
