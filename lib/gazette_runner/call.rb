@@ -76,7 +76,7 @@ module GazetteRunner
       timeout = @estimator ? [@estimator.bound(size: @size), @timeout].compact.min : @timeout
       return (timeout || GazetteRunner.default_timeout).to_f unless @deadline
 
-      @deadline.bound(timeout, kill_after, argv.first)
+      @deadline.bound(timeout, kill_after, Redaction.program(argv))
     end
 
     # Runs the program once: the native extension reads this call's options
