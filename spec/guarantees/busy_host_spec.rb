@@ -124,4 +124,20 @@ RSpec.describe "the bound under a busy host", :scratch_dir do
     expect(child.progress.message).to eq("page 4 of 10")
     expect { thread.join(time_bound(5)) }.to raise_error(GazetteRunner::TimeoutError)
   end
+
+  it "keeps the bound in a forked host, whose supervisor is its own" do
+    GazetteRunner.run(["true"]) # the parent's supervisor thread exists now
+    log = File.join(@dir, "ticks")
+    pid = fork do
+      started = now
+      begin
+        GazetteRunner.run(sh("LOG=#{log}; #{BusyHost::TICK}"), timeout: 0.3, kill_after: 0.2)
+      rescue GazetteRunner::TimeoutError
+        exit!(now - started < 2 ? 0 : 2)
+      end
+      exit!(3)
+    end
+    expect(bounded_wait(pid, time_bound(10)).exitstatus).to eq(0)
+    expect(File.readlines(log).map(&:to_f).max - File.readlines(log).map(&:to_f).min).to be < 0.3 + 0.2 + 0.3
+  end
 end
