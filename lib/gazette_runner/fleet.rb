@@ -8,6 +8,7 @@ require_relative "fleet/snapshot"
 require_relative "fleet/view"
 require_relative "fleet/alerts"
 require_relative "fleet/windows"
+require_relative "fleet/background"
 require_relative "fleet/publisher"
 require_relative "fleet/estimator_sync"
 

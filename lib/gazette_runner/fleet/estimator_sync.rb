@@ -26,7 +26,7 @@ module GazetteRunner
     # All of the estimator's Redis commands are in this file: HMGET, a
     # script of HGET, HSET, HINCRBY and EXPIRE; SET with EX, ZADD, EXPIRE,
     # ZREMRANGEBYSCORE, ZRANGE and MGET for the reports.
-    class EstimatorSync # rubocop:disable Metrics/ClassLength -- the estimator's one Redis file, by design
+    class EstimatorSync
       # Seconds the fleet's state is kept after its last write: 30 days.
       TTL = 30 * 24 * 3600
       # Writes the state if `version` is still what was read.
@@ -69,21 +69,14 @@ module GazetteRunner
         @host = config.host
         @member = "#{@host}:#{Process.pid}"
         @syncs = 0
-        @lock = Mutex.new
-        @wake = ConditionVariable.new
+        @thread = background
         estimator.keep_delta # from now on, runs are kept for the fleet
       end
 
       # Starts the thread (once); its first sync loads what the fleet learned.
       # @return [self]
       def start
-        @lock.synchronize do
-          return self if @thread&.alive?
-
-          @stopping = false
-          @thread = Thread.new { run }
-          @thread.name = "gazette_runner estimator #{estimator.name}"
-        end
+        @thread.start
         self
       end
 
@@ -91,17 +84,12 @@ module GazetteRunner
       # @param timeout [Numeric] seconds to wait for it
       # @return [self]
       def stop(timeout: 2)
-        thread = @lock.synchronize do
-          @stopping = true
-          @wake.broadcast
-          @thread
-        end
-        thread&.join(timeout) || thread&.kill
+        @thread.stop(timeout)
         self
       end
 
       # @return [Boolean] true while the thread runs
-      def running? = @thread&.alive? || false
+      def running? = @thread.running?
 
       # Syncs once, now, on the calling thread.
       # @return [Boolean] true when it succeeded
@@ -146,15 +134,15 @@ module GazetteRunner
 
       private
 
-      def run
-        until @stopping
-          sync_once
-          @lock.synchronize { @wake.wait(@lock, interval) unless @stopping }
-        end
-        sync_once # the runs of the last interval
-      end
-
       def redis = @redis ||= Fleet.resolve(@redis_source)
+
+      # The thread; its last round takes the runs of the last interval.
+      def background
+        sync = -> { sync_once }
+        Background.new("gazette_runner estimator #{estimator.name}", interval: @interval,
+                                                                     on_error: ->(error) { keep(nil, error) },
+                                                                     round: sync, last_round: sync)
+      end
 
       # @return [Estimator::State, nil] the fleet's state with the delta, nil after too many conflicts
       def exchange(client, delta, known)

@@ -30,21 +30,14 @@ module GazetteRunner
         @ticks = 0
         @cpu_seconds = 0.0
         @windows = Windows.new(config)
-        @lock = Mutex.new
-        @wake = ConditionVariable.new
+        @thread = Background.new("gazette_runner fleet", interval: config.interval, on_error: ->(e) { failed(e) },
+                                                         round: -> { publish_once })
       end
 
       # Starts the thread (once).
       # @return [self]
       def start
-        @lock.synchronize do
-          return self if @thread&.alive?
-
-          @stopping = false
-          @subscription = GazetteRunner.subscribe { |event| observed(event) }
-          @thread = Thread.new { run }
-          @thread.name = "gazette_runner fleet"
-        end
+        @subscription = GazetteRunner.subscribe { |event| observed(event) } if @thread.start
         self
       end
 
@@ -52,19 +45,14 @@ module GazetteRunner
       # @param timeout [Numeric] seconds to wait for the thread
       # @return [self]
       def stop(timeout: 2)
-        thread = @lock.synchronize do
-          @stopping = true
-          @wake.broadcast
-          @thread
-        end
-        thread&.join(timeout) || thread&.kill
+        @thread.stop(timeout)
         @subscription&.unsubscribe
         withdraw
         self
       end
 
       # @return [Boolean] true while the thread runs
-      def running? = @thread&.alive? || false
+      def running? = @thread.running?
 
       # Publishes once, now, on the calling thread (the thread calls it every interval).
       # @return [Boolean] true when it succeeded
@@ -82,20 +70,6 @@ module GazetteRunner
       end
 
       private
-
-      # publish_once handles what a publication can raise; anything else
-      # (a NoMemoryError, a bug) is logged too, and the thread goes on: a
-      # background thread of the gem never dies silently.
-      def run
-        until @stopping
-          begin
-            publish_once
-          rescue Exception => e # rubocop:disable Lint/RescueException
-            failed(e)
-          end
-          @lock.synchronize { @wake.wait(@lock, config.interval) unless @stopping }
-        end
-      end
 
       def with_redis(&)
         @redis ||= Fleet.resolve(@redis_source)
