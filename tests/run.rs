@@ -215,11 +215,9 @@ fn keeps_only_the_latest_report_unless_asked_to_wake_on_each() {
     );
     let mut execution = command.spawn().unwrap();
     let latest = execution.latest_progress();
-    let outcome = loop {
-        match execution.wait() {
-            Step::Finished(outcome) => break outcome,
-            step => panic!("woke for {step:?} without being asked to"),
-        }
+    let outcome = match execution.wait() {
+        Step::Finished(outcome) => outcome,
+        step => panic!("woke for {step:?} without being asked to"),
     };
     assert!(execution.take_progress().is_empty());
     assert_eq!(latest.get().map(|p| p.percent), Some(20));

@@ -9,8 +9,11 @@ module GazetteRunner
   module CallOptions
     # What a call without retry options retries: nothing.
     NO_RETRIES = RetryPolicy.new
+    # The options that make a {RetryPolicy} when no `retry_policy:` is given.
     RETRY_OPTIONS = %i[retries backoff max_backoff retry_on].freeze
+    # The callables a run calls as it goes.
     CALLBACKS = %i[on_stdout on_stderr on_progress].freeze
+    # What a call without callbacks has (shared, frozen).
     NO_CALLBACKS = {}.freeze
     # Every option {GazetteRunner.run} takes.
     KNOWN = (%i[timeout kill_after deadline env clear_env chdir stdin max_output memory_limit cpu_limit
