@@ -3,11 +3,46 @@
 //! compiled once per process and reused.
 
 use std::collections::HashMap;
+use std::fmt::{self, Display, Write as _};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
-/// One way a document fails its schema.
+use crate::json;
+
+/// Violations a check keeps, in the validator's order; the rest are only
+/// counted ([`Violations::total`]). A hostile document can fail a schema once
+/// per value it holds; what is kept for the caller stays this small.
+pub const MAX_VIOLATIONS: usize = 100;
+
+/// Longest [`Violation::message`] and [`Violation::pointer`], in bytes: a
+/// longer one is cut at a character boundary and ends in `…` (within the cap).
+pub const MAX_VIOLATION_TEXT_BYTES: usize = 512;
+
+/// Longest excerpt of the offending value quoted in a message, in bytes (its
+/// compact JSON, cut the same way).
+pub const VALUE_EXCERPT_BYTES: usize = 80;
+
+/// What a check found: the first [`MAX_VIOLATIONS`] violations and how many
+/// there were in all. No violations means the document is valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations {
+    /// At most [`MAX_VIOLATIONS`], in the validator's order.
+    pub kept: Vec<Violation>,
+    /// Every violation found, kept or not.
+    pub total: usize,
+}
+
+impl Violations {
+    /// True when the document satisfies the schema.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// One way a document fails its schema. Both texts are at most
+/// [`MAX_VIOLATION_TEXT_BYTES`] long.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// JSON pointer to the offending part of the document (`""` for the root).
@@ -50,7 +85,8 @@ impl Schema {
         {
             return Ok(schema.clone());
         }
-        let document: Value = serde_json::from_str(text).map_err(|e| SchemaError(e.to_string()))?;
+        // Our own reader, as for documents: a key is a key whatever it spells.
+        let document = json::parse(text.as_bytes()).map_err(|e| SchemaError(e.to_string()))?;
         let validator =
             jsonschema::validator_for(&document).map_err(|e| SchemaError(e.to_string()))?;
         let schema = Self(Arc::new(validator));
@@ -61,22 +97,86 @@ impl Schema {
         Ok(schema)
     }
 
-    /// Every way `document` fails the schema; empty when it is valid.
+    /// How `document` fails the schema: the first [`MAX_VIOLATIONS`] ways,
+    /// with texts capped, and the count of all; empty when it is valid.
     #[must_use]
-    pub fn violations(&self, document: &Value) -> Vec<Violation> {
-        self.0
-            .iter_errors(document)
-            .map(|error| Violation {
-                pointer: error.instance_path().as_str().to_owned(),
-                message: error.to_string(),
-            })
-            .collect()
+    pub fn check(&self, document: &Value) -> Violations {
+        // Valid documents, the common case, never build an error.
+        if self.0.is_valid(document) {
+            return Violations::default();
+        }
+        let mut violations = Violations::default();
+        for error in self.0.iter_errors(document) {
+            violations.total += 1;
+            if violations.kept.len() < MAX_VIOLATIONS {
+                let excerpt = capped(error.instance().as_ref(), VALUE_EXCERPT_BYTES);
+                violations.kept.push(Violation {
+                    pointer: capped(error.instance_path().as_str(), MAX_VIOLATION_TEXT_BYTES),
+                    message: capped(error.masked_with(excerpt), MAX_VIOLATION_TEXT_BYTES),
+                });
+            }
+        }
+        // A validator that calls a document invalid yet names no violation
+        // must not pass it.
+        if violations.total == 0 {
+            violations.total = 1;
+            violations.kept.push(Violation {
+                pointer: String::new(),
+                message: "the document fails the schema".to_owned(),
+            });
+        }
+        violations
     }
+
+    /// Reads `output` as one JSON document and checks that very tree.
+    ///
+    /// # Errors
+    /// As [`json::parse`]: output that is not one JSON document is never valid.
+    pub fn check_output(&self, output: &[u8]) -> Result<Violations, json::JsonError> {
+        json::parse(output).map(|document| self.check(&document))
+    }
+}
+
+/// What `item` displays, at most `limit` bytes of it (`…` included): the
+/// writer refuses more, so a huge value is never rendered whole.
+fn capped(item: impl Display, limit: usize) -> String {
+    const MARK: &str = "…";
+    struct Capped {
+        text: String,
+        room: usize,
+        cut: bool,
+    }
+    impl fmt::Write for Capped {
+        fn write_str(&mut self, piece: &str) -> fmt::Result {
+            if piece.len() <= self.room - self.text.len() {
+                self.text.push_str(piece);
+                return Ok(());
+            }
+            let mut end = self.room - self.text.len();
+            while !piece.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.text.push_str(&piece[..end]);
+            self.cut = true;
+            Err(fmt::Error)
+        }
+    }
+    let mut writer = Capped {
+        text: String::new(),
+        room: limit.saturating_sub(MARK.len()),
+        cut: false,
+    };
+    // Err only when the writer refused more.
+    let _ = write!(writer, "{item}");
+    if writer.cut {
+        writer.text.push_str(MARK);
+    }
+    writer.text
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Schema;
+    use super::{Schema, MAX_VIOLATIONS, MAX_VIOLATION_TEXT_BYTES};
 
     const SLICE: &str = r#"{"type": "object", "required": ["page_count", "files"],
         "properties": {"page_count": {"type": "integer", "minimum": 0},
@@ -86,11 +186,9 @@ mod tests {
     fn lists_every_violation_with_its_pointer() {
         let schema = Schema::compiled(SLICE).unwrap();
         let document = serde_json::json!({"page_count": -1, "files": ["a", 2]});
-        let mut pointers: Vec<String> = schema
-            .violations(&document)
-            .into_iter()
-            .map(|v| v.pointer)
-            .collect();
+        let violations = schema.check(&document);
+        assert_eq!(violations.total, 2);
+        let mut pointers: Vec<String> = violations.kept.into_iter().map(|v| v.pointer).collect();
         pointers.sort();
         assert_eq!(pointers, ["/files/1", "/page_count"]);
     }
@@ -101,7 +199,7 @@ mod tests {
         let again = Schema::compiled(SLICE).unwrap();
         assert!(std::sync::Arc::ptr_eq(&first.0, &again.0));
         assert!(first
-            .violations(&serde_json::json!({"page_count": 1, "files": ["a"]}))
+            .check(&serde_json::json!({"page_count": 1, "files": ["a"]}))
             .is_empty());
     }
 
@@ -109,5 +207,58 @@ mod tests {
     fn refuses_an_invalid_schema() {
         assert!(Schema::compiled(r#"{"type": 12}"#).is_err());
         assert!(Schema::compiled("not json").is_err());
+    }
+
+    #[test]
+    fn keeps_the_first_violations_and_counts_them_all() {
+        let schema = Schema::compiled(r#"{"items": {"type": "string"}}"#).unwrap();
+        let document = format!("[{}1]", "1,".repeat(9_999));
+        let violations = schema.check_output(document.as_bytes()).unwrap();
+        assert_eq!(violations.total, 10_000);
+        assert_eq!(violations.kept.len(), MAX_VIOLATIONS);
+        assert_eq!(violations.kept[0].pointer, "/0");
+    }
+
+    #[test]
+    fn caps_messages_and_pointers_with_an_excerpt_of_the_value() {
+        let schema = Schema::compiled(
+            r#"{"additionalProperties": {"type": "integer"}, "propertyNames": {"maxLength": 5}}"#,
+        )
+        .unwrap();
+        let huge = "x".repeat(1 << 20);
+        let document = format!(r#"{{"{huge}": "{huge}"}}"#);
+        let violations = schema.check_output(document.as_bytes()).unwrap();
+        assert!(violations.total >= 2, "{violations:?}");
+        for violation in &violations.kept {
+            assert!(violation.message.len() <= MAX_VIOLATION_TEXT_BYTES);
+            assert!(violation.pointer.len() <= MAX_VIOLATION_TEXT_BYTES);
+            assert!(violation.message.contains("xxx…"), "{}", violation.message);
+        }
+        let typed = violations
+            .kept
+            .iter()
+            .find(|v| v.message.contains("integer"))
+            .expect("the type violation");
+        assert!(typed.message.ends_with(r#"is not of type "integer""#), "{}", typed.message);
+    }
+
+    #[test]
+    fn a_key_spelled_as_serdes_number_token_is_a_key() {
+        let bounded = Schema::compiled(
+            r#"{"properties": {"amount": {"maximum": 100}}, "additionalProperties": false}"#,
+        )
+        .unwrap();
+        let document = br#"{"amount": 5000, "x": {"$serde_json::private::Number": "zzz"}}"#;
+        let violations = bounded.check_output(document).unwrap();
+        assert_eq!(violations.total, 2, "{violations:?}");
+        let integer = Schema::compiled(r#"{"type": "integer"}"#).unwrap();
+        assert_eq!(
+            integer
+                .check_output(br#"{"$serde_json::private::Number": "7"}"#)
+                .unwrap()
+                .total,
+            1
+        );
+        assert!(integer.check_output(b"123456789012345678901234567890").unwrap().is_empty());
     }
 }

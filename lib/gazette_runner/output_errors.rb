@@ -50,23 +50,39 @@ module GazetteRunner
 
   # The document does not satisfy the schema (or, for {GazetteRunner.slice_gazette},
   # the slicer's contract).
+  #
+  # Its cost is bounded whatever the program printed: the core keeps the first
+  # 100 violations it finds and only counts the rest ({#violation_count}), and
+  # each violation's pointer and message are capped at 512 bytes, quoting at
+  # most 80 bytes of the offending value (`MAX_VIOLATIONS`,
+  # `MAX_VIOLATION_TEXT_BYTES` and `VALUE_EXCERPT_BYTES` in the core's
+  # src/schema.rs; see docs/output-limits.md).
   class SchemaError < OutputError
+    # How many violations the message shows.
+    SHOWN = 5
+
     # One way the document fails: a JSON pointer into it and a message.
     Violation = Struct.new(:pointer, :message, keyword_init: true) do
       # @return [String]
       def to_s = "#{pointer.empty? ? "(root)" : pointer}: #{message}"
     end
 
-    # @return [Array<Violation>] every violation found
+    # @return [Array<Violation>] the first violations found (all of them
+    #   unless there were more than the core keeps)
     attr_reader :errors
+    # @return [Integer] how many violations there were in all, kept or not
+    attr_reader :violation_count
 
     # @param result [GazetteRunner::Result]
     # @param errors [Array<Violation>]
-    def initialize(result, errors)
+    # @param violation_count [Integer] all violations, when {#errors} holds only the first
+    def initialize(result, errors, violation_count: errors.size)
       @errors = errors.map(&:freeze).freeze
-      shown = @errors.first(5).map(&:to_s).join("; ")
-      more = @errors.size > 5 ? " (and #{@errors.size - 5} more)" : ""
-      super("#{result.argv.first} printed JSON that fails its schema: #{shown}#{more}", result)
+      @violation_count = violation_count
+      shown = @errors.first(SHOWN).map(&:to_s).join("; ")
+      more = violation_count - [@errors.size, SHOWN].min
+      super("#{result.argv.first} printed JSON that fails its schema: #{shown}#{" (and #{more} more)" if more.positive?}",
+            result)
     end
   end
 end
