@@ -557,7 +557,8 @@ mod tests {
 
     #[test]
     fn reads_every_kind_of_value() {
-        let text = r#" {"a": [1, -2.5, true, false, null, "x\n\u00e9\ud83d\ude00\/"], "b": {}, "c": []} "#;
+        let text =
+            r#" {"a": [1, -2.5, true, false, null, "x\n\u00e9\ud83d\ude00\/"], "b": {}, "c": []} "#;
         assert_eq!(
             parse(text.as_bytes()).unwrap(),
             json!({"a": [1, -2.5, true, false, null, "x\né😀/"], "b": {}, "c": []})
@@ -577,7 +578,13 @@ mod tests {
         // serde_json writes exponents its own way; the digits are exact.
         assert_eq!(
             literals,
-            ["123456789012345678901234567890", "-0", "1e+2", "1e+400", "0.1"]
+            [
+                "123456789012345678901234567890",
+                "-0",
+                "1e+2",
+                "1e+400",
+                "0.1"
+            ]
         );
     }
 
@@ -596,10 +603,7 @@ mod tests {
 
     #[test]
     fn last_of_repeated_keys_wins() {
-        assert_eq!(
-            parse(br#"{"a": 1, "a": 2}"#).unwrap(),
-            json!({"a": 2})
-        );
+        assert_eq!(parse(br#"{"a": 1, "a": 2}"#).unwrap(), json!({"a": 2}));
     }
 
     #[test]
@@ -620,10 +624,31 @@ mod tests {
     #[test]
     fn rejects_what_is_not_json() {
         for text in [
-            "[1,]", "{\"a\":1,}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "{a:1}",
-            "{\"a\" 1}", "[\"a\\x\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\u12\"]",
-            "[\"a\tb\"]", "[tru]", "[nul]", "[NaN]", "[Infinity]", "[1 /* c */]", "\"abc",
-            "[1", "{\"a\":", "[1] [2]", "'a'",
+            "[1,]",
+            "{\"a\":1,}",
+            "[01]",
+            "[1.]",
+            "[.5]",
+            "[1e]",
+            "[-]",
+            "[+1]",
+            "{a:1}",
+            "{\"a\" 1}",
+            "[\"a\\x\"]",
+            "[\"\\ud800\"]",
+            "[\"\\udc00\"]",
+            "[\"\\u12\"]",
+            "[\"a\tb\"]",
+            "[tru]",
+            "[nul]",
+            "[NaN]",
+            "[Infinity]",
+            "[1 /* c */]",
+            "\"abc",
+            "[1",
+            "{\"a\":",
+            "[1] [2]",
+            "'a'",
         ] {
             invalid_at(text);
         }

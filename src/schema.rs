@@ -23,21 +23,35 @@ pub const MAX_VIOLATION_TEXT_BYTES: usize = 512;
 /// compact JSON, cut the same way).
 pub const VALUE_EXCERPT_BYTES: usize = 80;
 
+/// Memory a check may spend listing an invalid document's violations, in
+/// bytes, as estimated before it starts. The jsonschema crate builds every
+/// violation before the first can be read (about [`BYTES_PER_VIOLATION`] each
+/// plus its pointer), and a hostile document can fail once per value, under a
+/// long key: past this budget only the first violation is found, and the total
+/// is not counted.
+pub const LISTING_BUDGET_BYTES: usize = 32 << 20;
+
+/// The estimate of what the validator allocates for each violation besides
+/// its pointer (measured: about 350 bytes for a `type` violation).
+pub const BYTES_PER_VIOLATION: usize = 400;
+
 /// What a check found: the first [`MAX_VIOLATIONS`] violations and how many
-/// there were in all. No violations means the document is valid.
+/// there were in all. Nothing kept means the document is valid.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Violations {
-    /// At most [`MAX_VIOLATIONS`], in the validator's order.
+    /// At most [`MAX_VIOLATIONS`], in the validator's order; only the first
+    /// when listing them all would pass [`LISTING_BUDGET_BYTES`].
     pub kept: Vec<Violation>,
-    /// Every violation found, kept or not.
-    pub total: usize,
+    /// How many there were in all, kept or not; `None` when they were too
+    /// many to list (there is at least one).
+    pub total: Option<usize>,
 }
 
 impl Violations {
     /// True when the document satisfies the schema.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.total == 0
+        self.kept.is_empty()
     }
 }
 
@@ -105,27 +119,31 @@ impl Schema {
         if self.0.is_valid(document) {
             return Violations::default();
         }
-        let mut violations = Violations::default();
+        if !listing_fits(document) {
+            // The validator stops at the first violation here.
+            let first = self.0.validate(document).err().map(|e| violation(&e));
+            return Violations {
+                kept: vec![first.unwrap_or_else(unnamed)],
+                total: None,
+            };
+        }
+        let mut kept = Vec::new();
+        let mut total = 0;
         for error in self.0.iter_errors(document) {
-            violations.total += 1;
-            if violations.kept.len() < MAX_VIOLATIONS {
-                let excerpt = capped(error.instance().as_ref(), VALUE_EXCERPT_BYTES);
-                violations.kept.push(Violation {
-                    pointer: capped(error.instance_path().as_str(), MAX_VIOLATION_TEXT_BYTES),
-                    message: capped(error.masked_with(excerpt), MAX_VIOLATION_TEXT_BYTES),
-                });
+            total += 1;
+            if kept.len() < MAX_VIOLATIONS {
+                kept.push(violation(&error));
             }
         }
         // A validator that calls a document invalid yet names no violation
         // must not pass it.
-        if violations.total == 0 {
-            violations.total = 1;
-            violations.kept.push(Violation {
-                pointer: String::new(),
-                message: "the document fails the schema".to_owned(),
-            });
+        if kept.is_empty() {
+            kept.push(unnamed());
         }
-        violations
+        Violations {
+            total: Some(total.max(1)),
+            kept,
+        }
     }
 
     /// Reads `output` as one JSON document and checks that very tree.
@@ -135,6 +153,49 @@ impl Schema {
     pub fn check_output(&self, output: &[u8]) -> Result<Violations, json::JsonError> {
         json::parse(output).map(|document| self.check(&document))
     }
+}
+
+fn violation(error: &jsonschema::ValidationError<'_>) -> Violation {
+    let excerpt = capped(error.instance().as_ref(), VALUE_EXCERPT_BYTES);
+    Violation {
+        pointer: capped(error.instance_path().as_str(), MAX_VIOLATION_TEXT_BYTES),
+        message: capped(error.masked_with(excerpt), MAX_VIOLATION_TEXT_BYTES),
+    }
+}
+
+fn unnamed() -> Violation {
+    Violation {
+        pointer: String::new(),
+        message: "the document fails the schema".to_owned(),
+    }
+}
+
+/// Whether listing every violation of `document` stays within
+/// [`LISTING_BUDGET_BYTES`], assuming one violation per value, each with the
+/// value's pointer. The walk stops as soon as the budget is spent; depth is at
+/// most `json::MAX_NESTING`.
+fn listing_fits(document: &Value) -> bool {
+    fn spend(value: &Value, pointer: usize, budget: &mut usize) -> bool {
+        let Some(left) = budget.checked_sub(BYTES_PER_VIOLATION + pointer) else {
+            return false;
+        };
+        *budget = left;
+        match value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .all(|(index, item)| spend(item, pointer + 1 + digits(index), budget)),
+            // A key's `~` and `/` take two bytes in a pointer.
+            Value::Object(map) => map
+                .iter()
+                .all(|(key, item)| spend(item, pointer + 1 + 2 * key.len(), budget)),
+            _ => true,
+        }
+    }
+    fn digits(index: usize) -> usize {
+        index.checked_ilog10().map_or(1, |log| log as usize + 1)
+    }
+    spend(document, 0, &mut LISTING_BUDGET_BYTES.clone())
 }
 
 /// What `item` displays, at most `limit` bytes of it (`…` included): the
@@ -176,7 +237,9 @@ fn capped(item: impl Display, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Schema, MAX_VIOLATIONS, MAX_VIOLATION_TEXT_BYTES};
+    use super::{
+        Schema, BYTES_PER_VIOLATION, LISTING_BUDGET_BYTES, MAX_VIOLATIONS, MAX_VIOLATION_TEXT_BYTES,
+    };
 
     const SLICE: &str = r#"{"type": "object", "required": ["page_count", "files"],
         "properties": {"page_count": {"type": "integer", "minimum": 0},
@@ -187,7 +250,7 @@ mod tests {
         let schema = Schema::compiled(SLICE).unwrap();
         let document = serde_json::json!({"page_count": -1, "files": ["a", 2]});
         let violations = schema.check(&document);
-        assert_eq!(violations.total, 2);
+        assert_eq!(violations.total, Some(2));
         let mut pointers: Vec<String> = violations.kept.into_iter().map(|v| v.pointer).collect();
         pointers.sort();
         assert_eq!(pointers, ["/files/1", "/page_count"]);
@@ -214,9 +277,28 @@ mod tests {
         let schema = Schema::compiled(r#"{"items": {"type": "string"}}"#).unwrap();
         let document = format!("[{}1]", "1,".repeat(9_999));
         let violations = schema.check_output(document.as_bytes()).unwrap();
-        assert_eq!(violations.total, 10_000);
+        assert_eq!(violations.total, Some(10_000));
         assert_eq!(violations.kept.len(), MAX_VIOLATIONS);
         assert_eq!(violations.kept[0].pointer, "/0");
+    }
+
+    #[test]
+    fn past_the_listing_budget_finds_only_the_first_violation() {
+        let schema = Schema::compiled(r#"{"items": {"type": "string"}}"#).unwrap();
+        let many = LISTING_BUDGET_BYTES / BYTES_PER_VIOLATION;
+        let document = format!("[{}1]", "1,".repeat(many));
+        let violations = schema.check_output(document.as_bytes()).unwrap();
+        assert_eq!(violations.total, None);
+        assert_eq!(violations.kept.len(), 1);
+        assert_eq!(violations.kept[0].pointer, "/0");
+        // One long key under which every value fails: pointers count too.
+        let key = "k".repeat(1 << 20);
+        let document = format!(r#"{{"a": [{}1]}}"#, "1,".repeat(99)).replace('a', &key);
+        let schema =
+            Schema::compiled(r#"{"additionalProperties": {"items": {"type": "string"}}}"#).unwrap();
+        let violations = schema.check_output(document.as_bytes()).unwrap();
+        assert_eq!(violations.total, None);
+        assert!(violations.kept[0].pointer.len() <= MAX_VIOLATION_TEXT_BYTES);
     }
 
     #[test]
@@ -228,7 +310,7 @@ mod tests {
         let huge = "x".repeat(1 << 20);
         let document = format!(r#"{{"{huge}": "{huge}"}}"#);
         let violations = schema.check_output(document.as_bytes()).unwrap();
-        assert!(violations.total >= 2, "{violations:?}");
+        assert!(violations.kept.len() >= 2, "{violations:?}");
         for violation in &violations.kept {
             assert!(violation.message.len() <= MAX_VIOLATION_TEXT_BYTES);
             assert!(violation.pointer.len() <= MAX_VIOLATION_TEXT_BYTES);
@@ -239,7 +321,11 @@ mod tests {
             .iter()
             .find(|v| v.message.contains("integer"))
             .expect("the type violation");
-        assert!(typed.message.ends_with(r#"is not of type "integer""#), "{}", typed.message);
+        assert!(
+            typed.message.ends_with(r#"is not of type "integer""#),
+            "{}",
+            typed.message
+        );
     }
 
     #[test]
@@ -250,15 +336,18 @@ mod tests {
         .unwrap();
         let document = br#"{"amount": 5000, "x": {"$serde_json::private::Number": "zzz"}}"#;
         let violations = bounded.check_output(document).unwrap();
-        assert_eq!(violations.total, 2, "{violations:?}");
+        assert_eq!(violations.total, Some(2), "{violations:?}");
         let integer = Schema::compiled(r#"{"type": "integer"}"#).unwrap();
         assert_eq!(
             integer
                 .check_output(br#"{"$serde_json::private::Number": "7"}"#)
                 .unwrap()
                 .total,
-            1
+            Some(1)
         );
-        assert!(integer.check_output(b"123456789012345678901234567890").unwrap().is_empty());
+        assert!(integer
+            .check_output(b"123456789012345678901234567890")
+            .unwrap()
+            .is_empty());
     }
 }

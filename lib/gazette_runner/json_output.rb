@@ -27,7 +27,7 @@ module GazetteRunner
 
     # @param result [Result]
     # @param kept [Array<Array(String, String)>] the first violations, as pointer and message
-    # @param total [Integer] how many there were in all
+    # @param total [Integer, nil] how many there were in all (nil: too many to count)
     # @return [SchemaError]
     def schema_error(result, kept, total)
       SchemaError.new(result, kept.map { |pointer, message| violation(pointer, message) }, violation_count: total)

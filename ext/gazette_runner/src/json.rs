@@ -17,7 +17,8 @@ use serde_json::Value as Json;
 /// Parses `output` (and checks it against `schema`, JSON text, when given). Returns
 /// `[:ok, object]`, `[:empty]`, `[:invalid, message, line, column, excerpt]` or
 /// `[:schema, [[pointer, message], ...], total]`: the first violations (at most
-/// `schema::MAX_VIOLATIONS`, texts capped) and how many there were in all.
+/// `schema::MAX_VIOLATIONS`, texts capped) and how many there were in all (nil
+/// when too many to count: see `schema::LISTING_BUDGET_BYTES`).
 pub(crate) fn parse_json(
     ruby: &Ruby,
     output: RString,
@@ -38,7 +39,10 @@ pub(crate) fn parse_json(
     let bytes = unsafe { output.as_slice() };
     let (parsed, violations) = match schema {
         // SAFETY: as just above.
-        None => (unsafe { json_visitor::parse(bytes, symbolize_names)? }, None),
+        None => (
+            unsafe { json_visitor::parse(bytes, symbolize_names)? },
+            None,
+        ),
         // SAFETY: as just above.
         Some(schema) if bytes.len() >= PARALLEL_VALIDATION_BYTES => unsafe {
             build_while_validating(ruby, bytes, &schema, symbolize_names)?
@@ -47,7 +51,10 @@ pub(crate) fn parse_json(
             Err(error) => (Err(error), None),
             Ok(violations) if violations.is_empty() => {
                 // SAFETY: as just above.
-                (unsafe { json_visitor::parse(bytes, symbolize_names)? }, None)
+                (
+                    unsafe { json_visitor::parse(bytes, symbolize_names)? },
+                    None,
+                )
             }
             // Not built: the answer is the violations.
             Ok(violations) => (Ok(ruby.qnil().as_value()), Some(violations)),
