@@ -5,7 +5,7 @@
 //! (they are not JSON).
 //!
 //! The reader is our own, not serde's `Deserializer`: with `arbitrary_precision`
-//! serde_json hands a number over as a one-entry map under the private key
+//! `serde_json` hands a number over as a one-entry map under the private key
 //! `"$serde_json::private::Number"`, so a document whose key was spelled that
 //! way read differently to the validator than to the Ruby builder (issue 13).
 //! Here a key is always a key and a number always its literal; one reader
@@ -137,6 +137,20 @@ pub fn document_text(output: &[u8]) -> Result<&[u8], JsonError> {
     Ok(text)
 }
 
+/// The bytes that end a run of plain string contents: the closing quote, a
+/// backslash, and the control characters JSON forbids unescaped.
+static STRING_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        stops[byte] = true;
+        byte += 1;
+    }
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops
+};
+
 fn is_whitespace(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -158,7 +172,14 @@ impl Builder for ValueBuilder {
         Value::Bool(value)
     }
 
-    fn number(&mut self, literal: &str, _kind: NumberKind) -> Value {
+    fn number(&mut self, literal: &str, kind: NumberKind) -> Value {
+        // The common case, without parsing the literal twice (`-0`, the one
+        // integer literal i64 would not give back, keeps its literal below).
+        if kind == NumberKind::Integer && literal != "-0" {
+            if let Ok(small) = literal.parse::<i64>() {
+                return Value::Number(small.into());
+            }
+        }
         // With arbitrary_precision, parsing a Number keeps its literal. The
         // reader checked the grammar; should serde ever disagree, the value
         // must still be a number, never something that validates as another
@@ -213,7 +234,7 @@ impl Failure {
     fn into_error(self, text: &[u8]) -> JsonError {
         let at = self.at.min(text.len());
         let before = &text[..at];
-        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + memchr::memchr_iter(b'\n', before).count();
         let line_start = before
             .iter()
             .rposition(|&b| b == b'\n')
@@ -371,19 +392,24 @@ impl Reader<'_> {
         let start = self.at;
         let mut escaped = false;
         loop {
-            match self.peek() {
-                None => return Err(self.failure("EOF while parsing a string")),
-                Some(b'"') => break,
-                Some(b'\\') => {
+            let rest = self.text.get(self.at..).unwrap_or_default();
+            let Some(offset) = rest.iter().position(|&b| STRING_STOPS[usize::from(b)]) else {
+                self.at = self.text.len();
+                return Err(self.failure("EOF while parsing a string"));
+            };
+            self.at += offset;
+            match self.text[self.at] {
+                b'"' => break,
+                // The escape is checked when unescaping; skip its first byte.
+                b'\\' => {
                     escaped = true;
                     self.at += 2;
                 }
-                Some(0..=0x1F) => {
+                _ => {
                     return Err(self.failure(
                         "control character (\\u0000-\\u001F) found while parsing a string",
                     ))
                 }
-                Some(_) => self.at += 1,
             }
         }
         let end = self.at;
@@ -566,7 +592,7 @@ mod tests {
     }
 
     #[test]
-    fn keeps_every_number_literal() {
+    fn keeps_every_number_exact() {
         let text = "[123456789012345678901234567890, -0, 1E2, 1e400, 0.1]";
         let parsed = parse(text.as_bytes()).unwrap();
         let literals: Vec<String> = parsed

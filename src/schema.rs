@@ -80,34 +80,68 @@ impl std::fmt::Debug for Schema {
 #[error("invalid JSON Schema: {0}")]
 pub struct SchemaError(pub String);
 
-fn cache() -> &'static Mutex<HashMap<String, Schema>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Schema>>> = OnceLock::new();
-    CACHE.get_or_init(Mutex::default)
+/// Compiled schemas kept for reuse; past this, the least recently used one is
+/// dropped. A process uses a handful of schemas; one built per call (say,
+/// with a changing `enum`) must not grow the cache for the life of the worker.
+pub const MAX_CACHED_SCHEMAS: usize = 64;
+
+/// Schema text -> (compiled schema, when last used).
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<String, (Schema, u64)>,
+    clock: u64,
+}
+
+impl Cache {
+    fn get(&mut self, text: &str) -> Option<Schema> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(text).map(|(schema, used)| {
+            *used = clock;
+            schema.clone()
+        })
+    }
+
+    fn insert(&mut self, text: &str, schema: Schema) {
+        if self.entries.len() >= MAX_CACHED_SCHEMAS && !self.entries.contains_key(text) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(text, _)| text.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.entries.insert(text.to_owned(), (schema, self.clock));
+    }
+}
+
+fn cache() -> std::sync::MutexGuard<'static, Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Schema {
     /// Compiles the schema given as JSON text, or returns the one compiled before
-    /// from the same text.
+    /// from the same text (the last [`MAX_CACHED_SCHEMAS`] used are kept).
     ///
     /// # Errors
     /// [`SchemaError`] when the text is not JSON or not a valid schema.
     pub fn compiled(text: &str) -> Result<Self, SchemaError> {
-        if let Some(schema) = cache()
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(text)
-        {
-            return Ok(schema.clone());
+        if let Some(schema) = cache().get(text) {
+            return Ok(schema);
         }
         // Our own reader, as for documents: a key is a key whatever it spells.
         let document = json::parse(text.as_bytes()).map_err(|e| SchemaError(e.to_string()))?;
         let validator =
             jsonschema::validator_for(&document).map_err(|e| SchemaError(e.to_string()))?;
         let schema = Self(Arc::new(validator));
-        cache()
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(text.to_owned(), schema.clone());
+        cache().insert(text, schema.clone());
         Ok(schema)
     }
 
@@ -238,7 +272,8 @@ fn capped(item: impl Display, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        Schema, BYTES_PER_VIOLATION, LISTING_BUDGET_BYTES, MAX_VIOLATIONS, MAX_VIOLATION_TEXT_BYTES,
+        Schema, BYTES_PER_VIOLATION, LISTING_BUDGET_BYTES, MAX_CACHED_SCHEMAS, MAX_VIOLATIONS,
+        MAX_VIOLATION_TEXT_BYTES,
     };
 
     const SLICE: &str = r#"{"type": "object", "required": ["page_count", "files"],
@@ -264,6 +299,21 @@ mod tests {
         assert!(first
             .check(&serde_json::json!({"page_count": 1, "files": ["a"]}))
             .is_empty());
+    }
+
+    #[test]
+    fn keeps_the_most_recently_used_schemas() {
+        let kept = Schema::compiled(r#"{"title": "kept", "type": "object"}"#).unwrap();
+        for n in 0..2 * MAX_CACHED_SCHEMAS {
+            Schema::compiled(&format!(r#"{{"const": {n}}}"#)).unwrap();
+            // Used all along, so never the least recently used.
+            Schema::compiled(r#"{"title": "kept", "type": "object"}"#).unwrap();
+        }
+        assert!(super::cache().entries.len() <= MAX_CACHED_SCHEMAS);
+        let again = Schema::compiled(r#"{"title": "kept", "type": "object"}"#).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&kept.0, &again.0));
+        let first = r#"{"const": 0}"#;
+        assert!(!super::cache().entries.contains_key(first));
     }
 
     #[test]

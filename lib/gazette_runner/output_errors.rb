@@ -58,7 +58,7 @@ module GazetteRunner
   # every violation would take more than 32 MiB gets its first violation only,
   # and no count. The caps are constants of the core's src/schema.rs
   # (`MAX_VIOLATIONS`, `MAX_VIOLATION_TEXT_BYTES`, `VALUE_EXCERPT_BYTES`,
-  # `LISTING_BUDGET_BYTES`); docs/output-limits.md explains them.
+  # `LISTING_BUDGET_BYTES`); docs/json-output.md explains them.
   class SchemaError < OutputError
     # How many violations the message shows.
     SHOWN = 5

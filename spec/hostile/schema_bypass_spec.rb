@@ -61,18 +61,17 @@ RSpec.describe "Hostile output: schema bypass through serde's private tokens" do
   # tokens, run_json under a schema returns exactly JSON.parse's document when a
   # plain Ruby check of the same rule accepts it, and raises SchemaError when not.
   context "on generated documents full of token strings" do
-    schema = { "type" => "object", "additionalProperties" => { "type" => ["string", "array"] } }.freeze
+    schema = { "type" => "object", "additionalProperties" => { "type" => %w[string array] } }.freeze
     words = [*tokens, "#{tokens.first}x", "a", "\\u0024", "$", "7", ""].freeze
 
     def valid?(document) = document.is_a?(Hash) && document.values.all? { |v| v.is_a?(String) || v.is_a?(Array) }
 
     def generated(rng, words, depth = 0)
-      case rng.rand(depth > 2 ? 4 : 6)
+      case rng.rand(depth > 2 ? 3 : 5)
       when 0 then words.sample(random: rng)
-      when 1 then [rng.rand(-10**25..10**25), rng.rand * 1e3, "7", "1e2"].sample(random: rng)
+      when 1 then [rng.rand(-(10**25)..(10**25)), rng.rand * 1e3, "7", "1e2"].sample(random: rng)
       when 2 then [true, false, nil].sample(random: rng)
-      when 3 then words.sample(random: rng)
-      when 4 then Array.new(rng.rand(0..3)) { generated(rng, words, depth + 1) }
+      when 3 then Array.new(rng.rand(0..3)) { generated(rng, words, depth + 1) }
       else Array.new(rng.rand(0..4)) { [words.sample(random: rng), generated(rng, words, depth + 1)] }.to_h
       end
     end

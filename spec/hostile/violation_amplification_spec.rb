@@ -16,7 +16,8 @@ RSpec.describe "Hostile output: violation amplification" do
 
   it "keeps the first 100 violations and counts them all", :gc_stress do
     argv = python("sys.stdout.write('[' + ','.join(['1'] * 10000) + ']')")
-    error = error_from { GazetteRunner.run_json(argv, schema: { "items" => { "type" => "string" } }, timeout: time_bound(10)) }
+    schema = { "items" => { "type" => "string" } }
+    error = error_from { GazetteRunner.run_json(argv, schema:, timeout: time_bound(10)) }
     expect(error).to be_a(GazetteRunner::SchemaError)
     expect(error.errors.size).to eq(100)
     expect(error.errors.first.pointer).to eq("/0")
