@@ -43,6 +43,23 @@ JSON_SEEDS = {
   "comment" => "[1 /* pages */]"
 }.freeze
 
+NUMBER_TOKEN = "$serde_json::private::Number"
+RAW_TOKEN = "$serde_json::private::RawValue"
+
+# serde_json's private token strings as keys and values (issue 13), next to
+# ordinary keys, in the shapes that once passed a schema they break.
+DIFFERENTIAL_SEEDS = {
+  "number_token_bypass" => %({"amount": 5000, "x": {"#{NUMBER_TOKEN}": "zzz"}}),
+  "number_token_as_integer" => %({"#{NUMBER_TOKEN}": "7"}),
+  "raw_token_key" => %({"#{RAW_TOKEN}": "[1]", "amount": 1}),
+  "escaped_token_key" => %({"\\u0024serde_json::private::Number": "7"}),
+  "token_values" => %(["#{NUMBER_TOKEN}", "#{RAW_TOKEN}", {"a": "#{NUMBER_TOKEN}"}]),
+  "token_nested" => %({"a": {"#{NUMBER_TOKEN}": {"#{NUMBER_TOKEN}": 1e400}}}),
+  "answer" => ANSWER,
+  "numbers" => "[123456789012345678901234567890, -0, 1E2, 0.1, 7, 14.0, 1e400]",
+  "duplicate_keys" => '{"amount": 1, "amount": 5000}'
+}.freeze
+
 # Encodes what command_description's `Description` decodes, the way
 # `arbitrary` 1.x reads it: fields in order from the front, byte-slice lengths
 # from the back (last byte first), a flag byte before each list element.
@@ -111,7 +128,8 @@ COMMAND_SEEDS = {
   "nul_in_cwd" => description(argv: ["pwd"], cwd: "/tmp\0/x")
 }.freeze
 
-{ "output_validation" => JSON_SEEDS, "command_description" => COMMAND_SEEDS }.each do |target, seeds|
+{ "output_validation" => JSON_SEEDS, "command_description" => COMMAND_SEEDS,
+  "json_differential" => DIFFERENTIAL_SEEDS }.each do |target, seeds|
   dir = File.join(CORPUS, target)
   FileUtils.rm_rf(dir)
   FileUtils.mkdir_p(dir)

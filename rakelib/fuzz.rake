@@ -5,7 +5,7 @@ require "rbconfig"
 # Coverage-guided fuzzing of the core with cargo-fuzz (libFuzzer). Not part of
 # the default task: it needs the nightly toolchain and minutes per target.
 # `rake fuzz` ends with `fuzz:ruby`, the Ruby side's property specs run long.
-FUZZ_TARGETS = %w[output_validation command_description].freeze
+FUZZ_TARGETS = %w[output_validation command_description json_differential].freeze
 FUZZ_SECONDS = 60
 
 desc "Fuzz each core target for SECONDS (default #{FUZZ_SECONDS}) with cargo-fuzz; fails on a crash"

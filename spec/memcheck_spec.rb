@@ -30,7 +30,7 @@ RSpec.describe "the binding's paths that valgrind can follow", :memcheck do
       expect(parse(" \n").first).to eq(:empty)
       expect(parse(%({"page_count": 40, "files": [)).first).to eq(:invalid)
       expect(parse("\xff".b).first).to eq(:invalid)
-      expect(parse(%({"page_count": -1}), schema:)).to match([:schema, [[String, String]]])
+      expect(parse(%({"page_count": -1}), schema:)).to match([:schema, [[String, String]], 1])
       expect(parse(%({"page_count": 3}), schema:)).to eq([:ok, { "page_count" => 3 }])
     end
   end

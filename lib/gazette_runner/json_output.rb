@@ -21,9 +21,16 @@ module GazetteRunner
       when :ok then details.first
       when :empty then raise EmptyOutputError, result
       when :invalid then raise InvalidJsonError.new(result, *details)
-      when :schema
-        raise SchemaError.new(result, details.first.map { |pointer, message| violation(pointer, message) })
+      when :schema then raise schema_error(result, *details)
       end
+    end
+
+    # @param result [Result]
+    # @param kept [Array<Array(String, String)>] the first violations, as pointer and message
+    # @param total [Integer, nil] how many there were in all (nil: too many to count)
+    # @return [SchemaError]
+    def schema_error(result, kept, total)
+      SchemaError.new(result, kept.map { |pointer, message| violation(pointer, message) }, violation_count: total)
     end
 
     # @return [SchemaError::Violation]

@@ -50,23 +50,49 @@ module GazetteRunner
 
   # The document does not satisfy the schema (or, for {GazetteRunner.slice_gazette},
   # the slicer's contract).
+  #
+  # Its cost is bounded whatever the program printed: the core keeps the first
+  # 100 violations it finds and only counts the rest ({#violation_count}), and
+  # each violation's pointer and message are capped at 512 bytes, quoting at
+  # most 80 bytes of the offending value. A document so large that listing
+  # every violation would take more than 32 MiB gets its first violation only,
+  # and no count. The caps are constants of the core's src/schema.rs
+  # (`MAX_VIOLATIONS`, `MAX_VIOLATION_TEXT_BYTES`, `VALUE_EXCERPT_BYTES`,
+  # `LISTING_BUDGET_BYTES`); docs/json-output.md explains them.
   class SchemaError < OutputError
+    # How many violations the message shows.
+    SHOWN = 5
+
     # One way the document fails: a JSON pointer into it and a message.
     Violation = Struct.new(:pointer, :message, keyword_init: true) do
       # @return [String]
       def to_s = "#{pointer.empty? ? "(root)" : pointer}: #{message}"
     end
 
-    # @return [Array<Violation>] every violation found
+    # @return [Array<Violation>] the first violations found (all of them
+    #   unless there were more than the core keeps)
     attr_reader :errors
+    # @return [Integer, nil] how many violations there were in all, kept or
+    #   not; nil when there were too many to count (more than {#errors})
+    attr_reader :violation_count
 
     # @param result [GazetteRunner::Result]
     # @param errors [Array<Violation>]
-    def initialize(result, errors)
+    # @param violation_count [Integer, nil] all violations, when {#errors} holds only the first
+    def initialize(result, errors, violation_count: errors.size)
       @errors = errors.map(&:freeze).freeze
-      shown = @errors.first(5).map(&:to_s).join("; ")
-      more = @errors.size > 5 ? " (and #{@errors.size - 5} more)" : ""
-      super("#{Redaction.program(result.argv)} printed JSON that fails its schema: #{shown}#{more}", result)
+      @violation_count = violation_count
+      shown = @errors.first(SHOWN).map(&:to_s).join("; ")
+      super("#{Redaction.program(result.argv)} printed JSON that fails its schema: #{shown}#{more_note}", result)
+    end
+
+    private
+
+    def more_note
+      return " (and more: too many to count)" if violation_count.nil?
+
+      more = violation_count - [errors.size, SHOWN].min
+      more.positive? ? " (and #{more} more)" : ""
     end
   end
 

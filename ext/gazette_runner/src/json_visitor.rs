@@ -1,23 +1,24 @@
-//! The schema-less path of `parse_json`: serde's events become Ruby objects as
-//! they are read. Building a `serde_json::Value`, converting it and dropping it
-//! cost more than Ruby's own `JSON.parse`; without the tree we are as fast.
+//! Output bytes straight into Ruby objects: the core's JSON reader
+//! (`gazette_runner_core::json::parse_with`) drives a [`RubyBuilder`], which
+//! makes what `JSON.parse` would. It is the same reader that builds the tree
+//! the schema validates, so both see the same document; building no tree
+//! first keeps this as fast as Ruby's own `JSON.parse`.
 //!
-//! GC safety: every object made here is either a local of a visitor frame (on
-//! the machine stack, which Ruby's GC scans conservatively) or already inside
-//! an Array or Hash that is itself such a local, whenever more is allocated.
-//! Nothing Ruby-owned is kept in a heap-allocated Rust structure.
+//! GC safety: every object made here is either a local of a reader frame (an
+//! open Array or Hash, or a key waiting for its value, on the machine stack,
+//! which Ruby's GC scans conservatively) or already inside an Array or Hash
+//! that is itself such a local, whenever more is allocated. Nothing Ruby-owned
+//! is kept in a heap-allocated Rust structure.
 
-use gazette_runner_core::json::{self, JsonError, MAX_NESTING};
+use gazette_runner_core::json::{self, Builder, JsonError, NumberKind};
 use magnus::rb_sys::{protect, FromRawValue};
 use magnus::{Error, Value};
 use rb_sys::VALUE;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::fmt;
 
-/// Parses `output` (raw program output, BOM and all) straight into Ruby objects,
-/// as `JSON.parse` would. The outer `Err` is a Ruby exception (`NoMemoryError`);
+/// Parses `output` (raw program output, BOM and all) into Ruby objects, as
+/// `JSON.parse` would. The outer `Err` is a Ruby exception (`NoMemoryError`);
 /// the inner one is what is wrong with the document, exactly as
-/// `gazette_runner_core::json::parse` reports it.
+/// `gazette_runner_core::json::parse` reports it (the same reader).
 ///
 /// # Safety
 /// `output` must stay valid and unchanged for the whole call. A Ruby String's
@@ -28,249 +29,82 @@ pub(crate) unsafe fn parse(
     output: &[u8],
     symbolize_names: bool,
 ) -> Result<Result<Value, JsonError>, Error> {
-    let text = match json::document_text(output) {
-        Ok(text) => text,
-        Err(empty) => return Ok(Err(empty)),
-    };
-    let reader = Reader {
-        input: text,
-        symbolize_names,
-    };
-    let mut failed = false;
+    let mut failure = None;
     // One protect for the whole document (see `build` for why that suffices).
-    // If NoMemoryError does longjmp out, the parser's own buffers (its scratch
-    // Vec, a number's literal) are leaked, not double-freed: nothing here
-    // relies on a destructor having run.
+    // If NoMemoryError does longjmp out, the reader's own buffers (its scratch
+    // String) are leaked, not double-freed: nothing here relies on a
+    // destructor having run.
     let object = protect(|| {
-        let mut parser = serde_json::Deserializer::from_slice(text);
-        let parsed = Node {
-            reader: &reader,
-            depth: 0,
-        }
-        .deserialize(&mut parser);
-        parsed
-            .and_then(|object| parser.end().map(|()| object))
-            .unwrap_or_else(|_| {
-                failed = true;
-                rb_sys::Qnil as VALUE
-            })
+        json::parse_with(output, &mut RubyBuilder { symbolize_names }).unwrap_or_else(|error| {
+            failure = Some(error);
+            rb_sys::Qnil as VALUE
+        })
     })?;
-    if failed {
-        // Invalid documents are rare, so the core parses them again for its
-        // error: message, position, excerpt and the check order (syntax first,
-        // then depth) then match the schema path exactly, with no second copy
-        // of that logic. Should the core accept what we refused, its tree is
-        // converted instead (its keys then sorted: the tree keeps no order),
-        // so a refusal here can never lose a document.
-        return Ok(match json::parse(output) {
-            Ok(document) => Ok(crate::json::to_ruby(&document, symbolize_names)?),
-            Err(error) => Err(error),
-        });
-    }
-    // SAFETY: `object` is the VALUE the visitor built, still on our stack.
-    Ok(Ok(unsafe { Value::from_raw(object) }))
+    Ok(match failure {
+        Some(error) => Err(error),
+        // SAFETY: `object` is the VALUE the builder made, still on our stack.
+        None => Ok(unsafe { Value::from_raw(object) }),
+    })
 }
 
-struct Reader<'de> {
-    /// The text being parsed: a number's private key never points into it.
-    input: &'de [u8],
+/// Makes Ruby objects for the reader. Its methods are only ever called inside
+/// the protect of [`parse`], with the GVL held (see `build`).
+struct RubyBuilder {
     symbolize_names: bool,
 }
 
-/// Any JSON value, `depth` containers deep.
-#[derive(Clone, Copy)]
-struct Node<'r, 'de> {
-    reader: &'r Reader<'de>,
-    depth: usize,
-}
-
-impl Node<'_, '_> {
-    /// The children's node, or an error past `JSON.parse`'s `max_nesting`.
-    /// `serde_json`'s own recursion limit (128) is higher, so this is what keeps
-    /// the visitor's recursion to 101 frames whatever the input.
-    fn child<E: de::Error>(self) -> Result<Self, E> {
-        if self.depth >= MAX_NESTING {
-            return Err(E::custom("nesting too deep"));
-        }
-        Ok(Node {
-            reader: self.reader,
-            depth: self.depth + 1,
-        })
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
+// SAFETY (every method): called by the reader inside `parse`'s protect, with
+// the GVL, which is what `build` requires.
+impl Builder for RubyBuilder {
     type Value = VALUE;
+    type Array = VALUE;
+    type Object = VALUE;
+    type Key = VALUE;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<VALUE, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_, 'de> {
-    type Value = VALUE;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
+    fn null(&mut self) -> VALUE {
+        rb_sys::Qnil as VALUE
     }
 
-    fn visit_unit<E>(self) -> Result<VALUE, E> {
-        Ok(rb_sys::Qnil as VALUE)
+    fn boolean(&mut self, value: bool) -> VALUE {
+        if value { rb_sys::Qtrue } else { rb_sys::Qfalse }.into()
     }
 
-    fn visit_bool<E>(self, flag: bool) -> Result<VALUE, E> {
-        Ok(if flag { rb_sys::Qtrue } else { rb_sys::Qfalse } as VALUE)
+    fn number(&mut self, literal: &str, kind: NumberKind) -> VALUE {
+        unsafe { build::number(literal, kind) }
     }
 
-    fn visit_i64<E>(self, number: i64) -> Result<VALUE, E> {
-        // SAFETY: under the caller's protect, with the GVL (see `build`).
-        Ok(unsafe { rb_sys::rb_ll2inum(number) })
+    fn string(&mut self, text: &str) -> VALUE {
+        unsafe { build::string(text) }
     }
 
-    fn visit_u64<E>(self, number: u64) -> Result<VALUE, E> {
-        // SAFETY: as above.
-        Ok(unsafe { rb_sys::rb_ull2inum(number) })
+    fn key(&mut self, text: &str) -> VALUE {
+        unsafe { build::key(text, self.symbolize_names) }
     }
 
-    // Unused while arbitrary_precision hands floats over as literals; it keeps
-    // the visitor total should that feature ever be dropped.
-    fn visit_f64<E>(self, number: f64) -> Result<VALUE, E> {
-        // SAFETY: as above.
-        Ok(unsafe { rb_sys::rb_float_new(number) })
+    fn array(&mut self) -> VALUE {
+        unsafe { rb_sys::rb_ary_new() }
     }
 
-    fn visit_str<E>(self, text: &str) -> Result<VALUE, E> {
-        // SAFETY: as above.
-        Ok(unsafe { build::string(text) })
+    fn push(&mut self, array: &mut VALUE, item: VALUE) {
+        unsafe { rb_sys::rb_ary_push(*array, item) };
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<VALUE, A::Error> {
-        let child = self.child()?;
-        // SAFETY: as above; `array` is a stack local while its items are built.
-        unsafe {
-            let array = build::array(items.size_hint().unwrap_or(0));
-            while let Some(item) = items.next_element_seed(child)? {
-                build::push(array, item);
-            }
-            Ok(array)
-        }
+    fn end_array(&mut self, array: VALUE) -> VALUE {
+        array
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<VALUE, A::Error> {
-        let first = entries.next_key_seed(FirstKey(self.reader))?;
-        if let Some(First::Number) = first {
-            return entries.next_value_seed(Literal);
-        }
-        let child = self.child()?;
-        // SAFETY: as above; `hash` and each key are stack locals while the
-        // values after them are built.
-        unsafe {
-            let hash = build::hash();
-            let Some(First::Key(mut key)) = first else {
-                return Ok(hash);
-            };
-            loop {
-                let value = entries.next_value_seed(child)?;
-                build::aset(hash, key, value);
-                match entries.next_key_seed(Key(self.reader.symbolize_names))? {
-                    Some(next) => key = next,
-                    None => return Ok(hash),
-                }
-            }
-        }
-    }
-}
-
-/// What a map's first key turned out to be: `serde_json` (`arbitrary_precision`)
-/// hands a number over as a single-entry map under a private key.
-enum First {
-    Number,
-    Key(VALUE),
-}
-
-/// `serde_json`'s private key for a number's literal.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
-
-struct FirstKey<'r, 'de>(&'r Reader<'de>);
-
-impl<'de> DeserializeSeed<'de> for FirstKey<'_, 'de> {
-    type Value = First;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FirstKey<'_, 'de> {
-    type Value = First;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
+    fn object(&mut self) -> VALUE {
+        unsafe { rb_sys::rb_hash_new() }
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
-        // The token is serde_json's static; a document's key spelled the same
-        // (JSON.parse reads it as a key) is borrowed from the input instead.
-        let in_input = self.0.input.as_ptr_range().contains(&text.as_ptr());
-        if text == NUMBER_TOKEN && !in_input {
-            return Ok(First::Number);
-        }
-        self.visit_str(text)
+    /// Like JSON.parse: a repeated key keeps its first position and takes the
+    /// last value.
+    fn insert(&mut self, object: &mut VALUE, key: VALUE, value: VALUE) {
+        unsafe { rb_sys::rb_hash_aset(*object, key, value) };
     }
 
-    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-        // SAFETY: under the caller's protect, with the GVL (see `build`).
-        Ok(First::Key(unsafe {
-            build::key(text, self.0.symbolize_names)
-        }))
-    }
-}
-
-/// Any key after the first.
-struct Key(bool);
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = VALUE;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<VALUE, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for Key {
-    type Value = VALUE;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<VALUE, E> {
-        // SAFETY: under the caller's protect, with the GVL (see `build`).
-        Ok(unsafe { build::key(text, self.0) })
-    }
-}
-
-/// A number's literal, as `serde_json` validated it.
-struct Literal;
-
-impl<'de> DeserializeSeed<'de> for Literal {
-    type Value = VALUE;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<VALUE, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for Literal {
-    type Value = VALUE;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a number")
-    }
-
-    fn visit_str<E>(self, literal: &str) -> Result<VALUE, E> {
-        // SAFETY: under the caller's protect, with the GVL (see `build`).
-        Ok(unsafe { build::number(literal) })
+    fn end_object(&mut self, object: VALUE) -> VALUE {
+        object
     }
 }
 
@@ -280,12 +114,13 @@ impl Visitor<'_> for Literal {
 /// but `NoMemoryError`. They only allocate and fill fresh objects; they never call
 /// a Ruby method (Hash hashes and compares String and Symbol keys natively, and
 /// the keys are always ours), never check interrupts, and are only given valid
-/// UTF-8 and number literals `serde_json` has validated (`rb_str_to_inum` and
+/// UTF-8 and number literals the reader has checked (`rb_str_to_inum` and
 /// `rb_str_to_dbl` are called with badcheck 0, which never raises).
 ///
 /// # Safety
 /// Each must be called with the GVL held, inside `magnus::rb_sys::protect`.
-pub(crate) mod build {
+mod build {
+    use gazette_runner_core::json::NumberKind;
     use rb_sys::VALUE;
     use std::os::raw::c_long;
 
@@ -299,20 +134,27 @@ pub(crate) mod build {
         c_long::try_from(text.len()).expect("a str's length fits in c_long")
     }
 
-    pub(crate) unsafe fn string(text: &str) -> VALUE {
+    pub(super) unsafe fn string(text: &str) -> VALUE {
         rb_sys::rb_utf8_str_new(text.as_ptr().cast(), len(text))
     }
 
     /// A Hash key: an interned (frozen, deduplicated) String, so a key repeated
-    /// in every record is not a new String each time, or a Symbol.
-    pub(crate) unsafe fn key(text: &str, symbolize_names: bool) -> VALUE {
+    /// in every record is not a new String each time, or a Symbol. Symbols are
+    /// made as `JSON.parse` makes them, from a String (`rb_str_intern`): a name
+    /// not seen before becomes a dynamic Symbol, which the GC frees once unused,
+    /// so a document cannot fill the symbol table for the life of the process
+    /// (`rb_intern` would make every name immortal). An existing Symbol is
+    /// looked up first without allocating, and without pinning it
+    /// (`rb_check_symbol_cstr`, unlike `rb_check_id`, leaves dynamic ones
+    /// collectable).
+    pub(super) unsafe fn key(text: &str, symbolize_names: bool) -> VALUE {
         let encoding = rb_sys::rb_utf8_encoding();
         if symbolize_names {
-            rb_sys::rb_id2sym(rb_sys::rb_intern3(
-                text.as_ptr().cast(),
-                len(text),
-                encoding,
-            ))
+            let known = rb_sys::rb_check_symbol_cstr(text.as_ptr().cast(), len(text), encoding);
+            if known != rb_sys::Qnil as VALUE {
+                return known;
+            }
+            rb_sys::rb_str_intern(string(text))
         } else {
             rb_sys::rb_enc_interned_str(text.as_ptr().cast(), len(text), encoding)
         }
@@ -320,8 +162,8 @@ pub(crate) mod build {
 
     /// From the number's literal: integers of any size stay exact (`-0` is
     /// `0`), floats are correctly rounded, out-of-range floats are ±Infinity.
-    pub(crate) unsafe fn number(literal: &str) -> VALUE {
-        if literal.contains(['.', 'e', 'E']) {
+    pub(super) unsafe fn number(literal: &str, kind: NumberKind) -> VALUE {
+        if kind == NumberKind::Float {
             // Rust's float grammar covers JSON's; Ruby's reading is only a
             // fallback that cannot panic inside the protect.
             let float = literal
@@ -333,25 +175,5 @@ pub(crate) mod build {
             Ok(small) => rb_sys::rb_ll2inum(small),
             Err(_) => rb_sys::rb_str_to_inum(string(literal), 10, 0),
         }
-    }
-
-    pub(crate) unsafe fn array(capacity: usize) -> VALUE {
-        // Only a hint: one past c_long could never be allocated, so start
-        // empty and let the Array grow rather than have Ruby raise.
-        rb_sys::rb_ary_new_capa(c_long::try_from(capacity).unwrap_or(0))
-    }
-
-    pub(crate) unsafe fn push(array: VALUE, item: VALUE) {
-        rb_sys::rb_ary_push(array, item);
-    }
-
-    pub(crate) unsafe fn hash() -> VALUE {
-        rb_sys::rb_hash_new()
-    }
-
-    /// Like JSON.parse: a repeated key keeps its first position and takes the
-    /// last value.
-    pub(crate) unsafe fn aset(hash: VALUE, key: VALUE, value: VALUE) {
-        rb_sys::rb_hash_aset(hash, key, value);
     }
 }
