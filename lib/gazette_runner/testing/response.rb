@@ -66,6 +66,7 @@ module GazetteRunner
         when :spawn_error then SpawnError.new("#{argv.first}: No such file or directory", Errno::ENOENT::Errno,
                                               argv.first)
         when :circuit_open then CircuitOpenError.new("stubbed", 60.0, argv.first)
+        when :internal_error then InternalError.new("gazette_runner internal error: stubbed")
         else output_error(argv)
         end
       end
