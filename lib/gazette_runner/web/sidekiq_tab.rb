@@ -54,7 +54,7 @@ module GazetteRunner
             # a String; 6.x sends no nosniff, so it gets the whole response.
             next page unless SidekiqTab.legacy_headers?
 
-            [200, SidekiqTab.headers("text/html", "Content-Language" => locale), [page]]
+            [200, SidekiqTab.headers("text/html", "content-language" => locale), [page]]
           end
           web_application.get("#{PATH}#{JSON_PATH}") do
             [200, SidekiqTab.headers("application/json"), [JSON.generate(SidekiqTab.current_app.view.to_h)]]
@@ -62,15 +62,16 @@ module GazetteRunner
         end
 
         # Sidekiq's own headers for a page (its Content-Security-Policy
-        # included), plus `X-Content-Type-Options: nosniff`.
+        # included), plus `X-Content-Type-Options: nosniff`. Lower-case names:
+        # Rack 3 (Sidekiq 8) requires them, Rack 2 matches any case.
         # @param type [String] the Content-Type
         # @param more [Hash{String=>String}]
         # @return [Hash{String=>String}]
         def headers(type, more = {})
-          headers = { "Content-Type" => type, "Cache-Control" => "private, no-store",
-                      "X-Content-Type-Options" => "nosniff" }
+          headers = { "content-type" => type, "cache-control" => "private, no-store",
+                      "x-content-type-options" => "nosniff" }
           csp = defined?(::Sidekiq::WebApplication::CSP_HEADER) && ::Sidekiq::WebApplication::CSP_HEADER
-          headers["Content-Security-Policy"] = csp if csp
+          headers["content-security-policy"] = csp if csp
           headers.merge(more)
         end
 
