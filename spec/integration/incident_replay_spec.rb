@@ -92,7 +92,7 @@ RSpec.describe "The incident, replayed under Sidekiq", :integration do
     worker = @stack.worker_pid
 
     warm = enqueue(kinds.transform_values { 10 }.to_a.map { |name, count| [kinds[name], count] })
-    wait_for_documents(warm.map { |j| j["id"] }, within: 60)
+    wait_for_documents(warm.map { |j| j["id"] }, within: 120)
     sleep 1 # let the worker settle (heartbeat, GC) before measuring
     rss_warm = info.rss(worker)
     fds_warm = info.fd_count(worker)
