@@ -28,14 +28,15 @@ module Bench
     def run
       results = measure_all
       markdown = Report.document(headlines(results), sections(results),
-                                 extra_summaries: [JsonReport.summary(results[:json])])
+                                 extra_summaries: [JsonReport.summary(results[:json]), RunAll.summary(results[:run_all])])
       File.write(File.join(__dir__, "RESULTS.md"), markdown)
       puts markdown
     end
 
     def measure_all
       { small: small_heap, ruby_layer: RubyLayer.measure, output: large_output, growth: rss_growth, threads:,
-        timeouts:, busy_gvl: BusyGvl.measure, matrix: failure_matrix, json: json_output, big: big_heap }
+        timeouts:, busy_gvl: BusyGvl.measure, run_all: RunAll.measure, matrix: failure_matrix, json: json_output,
+        big: big_heap }
     end
 
     def run_json_only
@@ -72,6 +73,11 @@ module Bench
     def run_busy_gvl_only
       results = BusyGvl.measure
       puts Report.summary([BusyGvl.headline(results)]), "", BusyGvl.details(results)
+    end
+
+    def run_run_all_only
+      results = RunAll.measure
+      puts RunAll.summary(results), "", RunAll.details(results)
     end
 
     def failure_matrix
@@ -111,7 +117,8 @@ module Bench
     def sections(results)
       [*per_call_sections(results), RubyLayer.details(results[:ruby_layer]), LargeOutput.details(*results[:output]),
        RssGrowth.details(results[:growth]), Threads.details(results[:threads]), Timeouts.details(results[:timeouts]),
-       BusyGvl.details(results[:busy_gvl]), JsonReport.details(results[:json]), MatrixReport.details(results[:matrix])]
+       BusyGvl.details(results[:busy_gvl]), JsonReport.details(results[:json]), RunAll.details(results[:run_all]),
+       MatrixReport.details(results[:matrix])]
     end
 
     def per_call_sections(results)
@@ -135,5 +142,6 @@ end
 case ARGV.first
 when "json" then Bench::Main.run_json_only
 when "busy_gvl" then Bench::Main.run_busy_gvl_only
+when "run_all" then Bench::Main.run_run_all_only
 else Bench::Main.run
 end

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "etc"
 require_relative "gazette_runner/version"
 require_relative "gazette_runner/caps"
 require_relative "gazette_runner/redaction"
@@ -26,6 +27,8 @@ require_relative "gazette_runner/line_hook"
 require_relative "gazette_runner/attempt"
 require_relative "gazette_runner/call_options"
 require_relative "gazette_runner/call"
+require_relative "gazette_runner/fate"
+require_relative "gazette_runner/batch"
 require_relative "gazette_runner/health"
 require_relative "gazette_runner/alert"
 require_relative "gazette_runner/estimator"
@@ -63,7 +66,7 @@ module GazetteRunner
   DEFAULT_HEALTH_TIMEOUT = 10
 
   # Internals of a call, not API.
-  private_constant :Call, :CallOptions, :Attempt, :LineHook
+  private_constant :Call, :CallOptions, :Attempt, :LineHook, :Batch
 
   @default_timeout = DEFAULT_TIMEOUT
   @default_kill_after = DEFAULT_KILL_AFTER.to_f
@@ -200,6 +203,42 @@ module GazetteRunner
         document = JsonOutput.parse(succeeded(result), schema: SliceContract::SCHEMA)
         SliceContract.check(document, output_dir, result)
       end
+    end
+
+    # Runs many programs from the calling thread, at most `concurrency` at
+    # once, each like {.run!} under its own bound, all waited on by one native
+    # loop (no thread per program). Every command is checked before anything
+    # starts.
+    #
+    #   pages = GazetteRunner.run_all(ranges.map { |r| ["python3", "slice_gazette.py", "--pages", r] },
+    #                                 concurrency: 4, timeout: 300)
+    #
+    # **Fail fast** (the default): the first failure — what {.run!} would raise,
+    # after its retries — ends every other running program (SIGTERM, SIGKILL
+    # after `kill_after:`), starts no more, reaps them all and raises
+    # {BatchError} with every command's {Fate}. With `fail_fast: false` every
+    # command runs and the fates come back together in the {BatchError}.
+    # An exception of the calling thread (Thread#raise, Timeout, Sidekiq's
+    # shutdown) ends and reaps every program before it propagates.
+    #
+    # @param commands [Array<Array>] each an argv, or `[argv, {options}]` whose
+    #   options override `options` for that command
+    # @param concurrency [Integer] programs running at most at once (1 to 256;
+    #   default: the number of processors)
+    # @param fail_fast [Boolean] (true) the first failure ends the rest
+    # @param options [Hash] any option of {.run}, for every command
+    # @return [Array<Result>] successful results, in input order
+    # @raise [BatchError] a command failed; {BatchError#fates} tells each one's fate
+    # @raise [ArgumentError] a bad command or option; nothing was started
+    def run_all(commands, concurrency: Etc.nprocessors, fail_fast: true, **options)
+      raise ArgumentError, "commands must be an Array, got #{commands.class}" unless commands.is_a?(Array)
+
+      concurrency = Options.number(concurrency, "concurrency")
+      calls = commands.map do |command|
+        argv, own = Options.batch_command(command)
+        new_call(argv, own ? options.merge(own) : options)
+      end
+      Batch.new(calls, concurrency, fail_fast ? true : false).run
     end
 
     # Runs the block with a deadline that every call inside it (on this

@@ -24,6 +24,11 @@ namespace :bench do
     sh RbConfig.ruby, "-Ilib", "bench/run.rb", "busy_gvl"
   end
 
+  desc "Section 10 alone: run_all against threads of run and of Open3.capture3 (prints it)"
+  task run_all: :compile do
+    sh RbConfig.ruby, "-Ilib", "bench/run.rb", "run_all"
+  end
+
   desc "Section 9 alone: a no-op on_stdout against no callback on 100-byte lines (prints it)"
   task callbacks: :compile do
     sh RbConfig.ruby, "-Ilib", "bench/callbacks.rb"

@@ -30,6 +30,7 @@ RSpec.configure do |config|
   # run to a couple of minutes.
   if ENV["GAZETTE_GC_STRESS"] == "1"
     GazetteRunner::Native.singleton_class.prepend(GcStressedNative)
+    GazetteRunner::Native::Batch.prepend(GcStressedBatch)
     config.around(:each, :gc_stress) do |example|
       compactor = Thread.new do
         loop do

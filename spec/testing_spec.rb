@@ -31,6 +31,15 @@ RSpec.describe GazetteRunner::Testing, :scratch_dir do
       .to raise_error(GazetteRunner::SchemaError, /files/)
   end
 
+  it "answers the commands of run_all, each through run!'s checks" do
+    described_class.stub_run(%w[chunk 1], stdout: "pages 1-10")
+    described_class.stub_run(%w[chunk 2], exit_code: 1)
+
+    expect(GazetteRunner.run_all([%w[chunk 1]]).map(&:stdout)).to eq(["pages 1-10"])
+    expect { GazetteRunner.run_all([%w[chunk 1], %w[chunk 2]]) }
+      .to raise_error(GazetteRunner::BatchError) { |error| expect(error.fates.map(&:state)).to eq(%i[succeeded failed]) }
+  end
+
   it "runs slice_gazette's contract against the files the test made" do
     File.write(File.join(@dir, "page-1.pdf"), "%PDF")
     answer = JSON.generate("page_count" => 1, "files" => ["page-1.pdf"])

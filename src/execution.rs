@@ -11,7 +11,7 @@ use crate::escalation::{later, Cause, Escalation, SETTLE_AFTER_KILL};
 use crate::group;
 use crate::outcome::{Ending, ExitStatus, Outcome, Stream};
 use crate::pipes::{self, Transfer};
-use crate::poll::{self, Interest};
+use crate::poll::{self, Interest, Ready};
 use crate::progress::{LatestProgress, Progress, ProgressWatch};
 use crate::spawn;
 use crate::supervisor::{self, Supervised};
@@ -186,53 +186,80 @@ impl Execution {
         self.drive(Some(Instant::now() + limit))
     }
 
+    /// Another program of the same batch failed: end this group as an
+    /// interruption would, but with the command's own `kill_after` grace.
+    /// Keep calling `wait` (or the batch's) to reap it.
+    pub fn cancel(&mut self) {
+        if self.ending == Ending::Natural && self.status.is_none() {
+            self.ending = Ending::Interrupted;
+        }
+        self.begin_ending(Instant::now());
+    }
+
     fn drive(&mut self, until: Option<Instant>) -> Step {
         loop {
             let now = Instant::now();
-            self.on_timers(now);
-            if self.finished || self.try_finish(now) {
-                return Step::Finished(Box::new(self.outcome()));
+            if let Some(step) = self.due(now) {
+                return step;
             }
-            if self.flush_at.is_some_and(|at| {
-                self.stdout.pending() >= at
-                    || self.stderr.pending() >= at
-                    || self.progress.has_fresh()
-            }) {
-                return Step::Output;
-            }
-            let ready = poll::wait(
-                &Interest {
-                    waker: self.waker.fd(),
-                    exit: self.pidfd.as_ref(),
-                    stdout: self.stdout.fd(),
-                    stderr: self.stderr.fd(),
-                    stdin: self.stdin.as_ref().map(|feed| &feed.fd),
-                },
-                [self.next_timer(), until]
-                    .into_iter()
-                    .flatten()
-                    .min()
+            let round = poll::wait(
+                self.waker.fd(),
+                &[self.interest()],
+                self.wake_at(until)
                     .map(|at| at.saturating_duration_since(now)),
             );
-            if ready.stdout {
-                self.read(Stream::Stdout);
-            }
-            if ready.stderr {
-                self.read(Stream::Stderr);
-            }
-            if ready.stdin {
-                self.feed_stdin();
-            }
-            if ready.exit {
-                self.reap();
-            }
-            if ready.waker {
+            self.on_ready(round.ready[0]);
+            if round.woken {
                 self.waker.reset();
                 return Step::Woken;
             }
             if until.is_some_and(|at| Instant::now() >= at) {
                 return Step::Woken;
             }
+        }
+    }
+
+    /// Acts on due timers and says whether the caller has something to take
+    /// now: the final outcome, or output to hand over.
+    pub(crate) fn due(&mut self, now: Instant) -> Option<Step> {
+        self.on_timers(now);
+        if self.finished || self.try_finish(now) {
+            return Some(Step::Finished(Box::new(self.outcome())));
+        }
+        let handover = self.flush_at.is_some_and(|at| {
+            self.stdout.pending() >= at || self.stderr.pending() >= at || self.progress.has_fresh()
+        });
+        handover.then_some(Step::Output)
+    }
+
+    /// The descriptors to wait on this round.
+    pub(crate) fn interest(&self) -> Interest<'_> {
+        Interest {
+            exit: self.pidfd.as_ref(),
+            stdout: self.stdout.fd(),
+            stderr: self.stderr.fd(),
+            stdin: self.stdin.as_ref().map(|feed| &feed.fd),
+        }
+    }
+
+    /// When to look again at the latest, the caller's own limit `until` included.
+    pub(crate) fn wake_at(&self, until: Option<Instant>) -> Option<Instant> {
+        [self.next_timer(), until].into_iter().flatten().min()
+    }
+
+    /// Reads, writes and reaps what the poll found ready.
+    pub(crate) fn on_ready(&mut self, ready: Ready) {
+        if ready.stdout {
+            self.read(Stream::Stdout);
+        }
+        if ready.stderr {
+            self.read(Stream::Stderr);
+        }
+        if ready.stdin {
+            self.feed_stdin();
+        }
+        if ready.exit {
+            self.reap();
         }
     }
 
@@ -424,17 +451,7 @@ impl Drop for Execution {
             libc::SIGKILL,
         );
         if let Some(pidfd) = &self.pidfd {
-            let ready = poll::wait(
-                &Interest {
-                    waker: pidfd,
-                    exit: None,
-                    stdout: None,
-                    stderr: None,
-                    stdin: None,
-                },
-                Some(SETTLE_AFTER_KILL),
-            );
-            if ready.waker {
+            if poll::readable(pidfd, SETTLE_AFTER_KILL) {
                 wait_pidfd(pidfd);
             }
         }

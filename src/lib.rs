@@ -5,7 +5,8 @@
 //! stdin, limits). [`Command::spawn`] starts it in a process group of its own and
 //! returns an [`Execution`]; [`Execution::wait`] drives the read/wait loop until
 //! the program and its group are gone, and yields an [`Outcome`] (status, output,
-//! timing, resource use). [`run`] does both in one call.
+//! timing, resource use). [`run`] does both in one call. A [`Batch`] drives many
+//! executions from one thread, with one `poll` over all of them.
 //!
 //! [`json`] and [`schema`] validate what a program printed: exactly one JSON
 //! document, optionally checked against a JSON Schema.
@@ -32,6 +33,7 @@
 //! instead of ending the host.
 #![deny(missing_docs)]
 
+mod batch;
 mod capture;
 mod command;
 mod error;
@@ -49,6 +51,7 @@ mod spawn;
 mod supervisor;
 mod waker;
 
+pub use batch::{Batch, BatchStep};
 pub use command::{Command, Limits};
 pub use error::{CommandError, SpawnError};
 pub use escalation::{Signals, SETTLE_AFTER_KILL};

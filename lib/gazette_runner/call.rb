@@ -53,9 +53,12 @@ module GazetteRunner
 
     # Runs attempts until one needs no retry, and returns what the block made
     # of its result (or raises its error, which then tells how many attempts ran).
+    # @param executor [#execute, #pause] runs each attempt's program and waits
+    #   between attempts: {Direct} on the calling thread, or a {Batch}'s task
     # @yieldparam result [Result] a finished run; the block raises or converts
     # @return [Object] the block's value for the last attempt
-    def perform(&)
+    def perform(executor = Direct, &)
+      @executor = executor
       number = 0
       loop do
         attempt = Attempt.new(self, number += 1)
@@ -85,7 +88,22 @@ module GazetteRunner
     # @param observer [#spawned] told the pid and the live progress once the program runs
     # @param hooks [Hash{Symbol=>#call}, nil] the output and progress callbacks, when any
     # @return [Native::Outcome]
-    def execute(bound, observer, hooks) = Native.execute(self, bound, observer, hooks)
+    def execute(bound, observer, hooks) = @executor.execute(self, bound, observer, hooks)
+
+    # Runs a call's attempts on the calling thread, one at a time.
+    module Direct
+      # @param call [Call]
+      # @param bound [Float]
+      # @param observer [#spawned, nil]
+      # @param hooks [Hash{Symbol=>#call}, nil]
+      # @return [Native::Outcome] (see Native.execute)
+      def self.execute(call, bound, observer, hooks) = Native.execute(call, bound, observer, hooks)
+
+      # @param seconds [Float]
+      # @param retry_policy [RetryPolicy]
+      # @return [void]
+      def self.pause(seconds, retry_policy) = retry_policy.wait(seconds)
+    end
 
     private
 
@@ -120,7 +138,7 @@ module GazetteRunner
       return false unless delay
 
       Instrumentation.retrying(event, delay)
-      retry_policy.wait(delay)
+      @executor.pause(delay, retry_policy)
       true
     end
   end

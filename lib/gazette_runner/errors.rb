@@ -184,3 +184,62 @@ module GazetteRunner
     end
   end
 end
+
+module GazetteRunner
+  # The program was ended, or not started again, because another command of
+  # the same {GazetteRunner.run_all} failed first (fail fast). Its {#result}
+  # holds what it printed until then, when it was running. Only ever seen in a
+  # {Fate}: {GazetteRunner.run_all} raises {BatchError}.
+  class CancelledError < StandardError
+    include Error
+
+    # @param result [GazetteRunner::Result, nil] the ended run; nil when it was between attempts
+    # @param program [String] the program, as log lines show it
+    def initialize(result, program)
+      @result = result
+      super("#{program} was cancelled: another command of its run_all failed")
+    end
+  end
+
+  # Some commands of a {GazetteRunner.run_all} failed. {#fates} tells what
+  # happened to every command, in input order: its result, its error, or that
+  # it was cancelled or never started.
+  class BatchError < StandardError
+    include Error
+
+    # @return [Array<Fate>] one per command, in input order (frozen)
+    attr_reader :fates
+
+    # @param fates [Array<Fate>]
+    def initialize(fates)
+      @fates = fates.freeze
+      @result = first_failure.result
+      super(BatchError.describe(fates, first_failure))
+    end
+
+    # @return [Array<Fate>] the commands that failed, in input order
+    def failures = fates.select(&:failed?)
+
+    # @return [Fate] the failure that came first in input order
+    def first_failure = fates.find(&:failed?)
+
+    # The first failure's outcome (e.g. `:exit_error`), as {Error#outcome};
+    # `:callback_error` when it was the command's own callback that raised.
+    # @return [Symbol]
+    def outcome
+      error = first_failure.error
+      error.is_a?(Error) ? error.outcome : :callback_error
+    end
+
+    # @api private
+    # @return [String] how many failed, were cancelled or never started, and the first failure's message
+    def self.describe(fates, first)
+      counts = fates.group_by(&:state).transform_values(&:size)
+      others = { cancelled: "cancelled", not_started: "not started" }.filter_map do |state, label|
+        "#{counts[state]} #{label}" if counts[state]
+      end
+      "#{counts[:failed]} of #{fates.size} commands failed#{"; #{others.join(", ")}" unless others.empty?}; " \
+        "first (command #{first.index}): #{first.error.message}"
+    end
+  end
+end

@@ -55,6 +55,8 @@ module GazetteRunner
       "memory_limit" => [:integer, 1..(1 << 60)],
       "cpu_limit" => [:integer, 1..YEAR],
       "retries" => [:integer, 0..100],
+      # Programs at once in run_all: each holds about six descriptors.
+      "concurrency" => [:integer, 1..256],
       "threshold" => [:integer, 1..1_000_000],
       "worker_rss_bytes" => [:integer, 1..(1 << 50)],
       "rss_target_bytes" => [:integer, 1..(1 << 50)],
@@ -121,6 +123,17 @@ module GazetteRunner
       raise ArgumentError, "invalid env name #{name.inspect}" if name.empty? || name.include?("=")
 
       name
+    end
+
+    # One command of run_all: an argv, or `[argv, {options}]`.
+    # @return [Array(Array, Hash), Array(Array, nil)] the argv and its own options
+    def batch_command(command)
+      return [command, nil] unless command.is_a?(Array) && command.first.is_a?(Array)
+      unless command.size == 2 && command.last.is_a?(Hash)
+        raise ArgumentError, "a run_all command is an argv or [argv, {options}], got an Array of #{command.size}"
+      end
+
+      command
     end
 
     # @return [String, nil]

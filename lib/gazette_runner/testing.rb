@@ -162,10 +162,14 @@ module GazetteRunner
         @options = options
       end
 
+      # @return [Array<String>] the stubbed command
+      def argv = Options.argv(@argv)
+
+      # @param _executor [Object] ignored: a stub answers at once, also inside run_all
       # @yieldparam result [Result]
       # @return [Object] the block's value
-      def perform
-        yield @stub.answer(Options.argv(@argv), @options)
+      def perform(_executor = nil)
+        yield @stub.answer(argv, @options)
       end
     end
 

@@ -34,3 +34,18 @@ module GcStressedNative
     end
   end
 end
+
+# The same for the native batch of run_all, whose slots keep Ruby values
+# (output Strings, hooks) that its mark function must show the GC.
+module GcStressedBatch
+  %i[start wait cancel abort].each do |name|
+    define_method(name) do |*args|
+      GcStressedNative.enter
+      begin
+        super(*args)
+      ensure
+        GcStressedNative.leave
+      end
+    end
+  end
+end

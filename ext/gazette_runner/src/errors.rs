@@ -36,6 +36,12 @@ pub(crate) fn spawn_error(ruby: &Ruby, error: &SpawnError) -> Error {
     }
 }
 
+/// A `GazetteRunner::SpawnError` about the host rather than one program (no
+/// descriptors left for the batch's own waker).
+pub(crate) fn spawn_failure(ruby: &Ruby, message: &str) -> Error {
+    Error::new(ruby.get_inner(&SPAWN_ERROR), message.to_owned())
+}
+
 /// A `GazetteRunner::InternalError`: a bug of the gem, reported as a gem error
 /// that `rescue GazetteRunner::Error` (and `rescue => e`) catches.
 pub(crate) fn internal_error(ruby: &Ruby, what: &str) -> Error {

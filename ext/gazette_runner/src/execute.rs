@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
-use gazette_runner_core::{Command, Limits, Step, Stream};
+use gazette_runner_core::progress::Progress;
+use gazette_runner_core::{Command, Execution, Limits, Outcome, Step, Stream};
 use magnus::{prelude::*, Error, RArray, RHash, RString, Ruby, TryConvert, Value};
 
 use crate::errors;
@@ -92,6 +93,100 @@ pub(crate) fn execute(
     errors::shielded(ruby, || run(ruby, call, bound, observer, hooks))
 }
 
+/// The command and hooks of one run: output reaches Ruby as soon as it is
+/// read when a line hook wants it, and a progress report wakes the wait only
+/// when `on_progress` was given.
+pub(crate) fn prepare(
+    ruby: &Ruby,
+    call: Value,
+    bound: f64,
+    hooks: Option<RHash>,
+) -> Result<(Command, Hooks), Error> {
+    let hooks = Hooks::from_hash(ruby, hooks)?;
+    let mut command = command(ruby, call, bound)?;
+    if hooks.streaming() {
+        command.flush_at(1);
+    }
+    command.wake_on_progress(hooks.wants_progress());
+    Ok((command, hooks))
+}
+
+/// Tells `observer` (unless nil) the pid and the live progress of a program just spawned.
+pub(crate) fn announce(observer: Value, execution: &Execution) -> Result<(), Error> {
+    if observer.is_nil() {
+        return Ok(());
+    }
+    let live = LiveProgress::new(execution.latest_progress());
+    observer
+        .funcall::<_, _, Value>("spawned", (execution.pid(), live))
+        .map(drop)
+}
+
+/// What a run gathered so far, held by Ruby: the output Strings and the hooks.
+pub(crate) struct Gathered {
+    pub(crate) stdout: RString,
+    pub(crate) stderr: RString,
+    pub(crate) hooks: Hooks,
+}
+
+impl Gathered {
+    pub(crate) fn new(ruby: &Ruby, hooks: Hooks) -> Self {
+        Self {
+            stdout: ruby.str_buf_new(0),
+            stderr: ruby.str_buf_new(0),
+            hooks,
+        }
+    }
+
+    /// Takes what the execution has to hand over ([`Step::Output`]) and, when
+    /// `deliver`, passes it to the hooks; their error is returned.
+    pub(crate) fn take(
+        &mut self,
+        ruby: &Ruby,
+        execution: &mut Execution,
+        deliver: bool,
+    ) -> Result<(), Error> {
+        let (out, err) = (
+            execution.take_output(Stream::Stdout),
+            execution.take_output(Stream::Stderr),
+        );
+        self.stdout.cat(&out);
+        self.stderr.cat(&err);
+        let progress = execution.take_progress();
+        if !deliver {
+            return Ok(());
+        }
+        self.hooks
+            .output(ruby, Stream::Stdout, &out)
+            .and_then(|()| self.hooks.output(ruby, Stream::Stderr, &err))
+            .and_then(|()| self.hooks.progress(ruby, progress))
+    }
+
+    /// The finished run as a Ruby object, after the hooks (when `deliver`) got
+    /// the rest of the output and the last progress reports.
+    pub(crate) fn conclude(
+        mut self,
+        ruby: &Ruby,
+        mut outcome: Outcome,
+        last_progress: Vec<Progress>,
+        deliver: bool,
+    ) -> Result<RunOutcome, Error> {
+        let (last_out, last_err) = (
+            std::mem::take(&mut outcome.stdout),
+            std::mem::take(&mut outcome.stderr),
+        );
+        self.stdout.cat(&last_out);
+        self.stderr.cat(&last_err);
+        if deliver {
+            self.hooks.output(ruby, Stream::Stdout, &last_out)?;
+            self.hooks.output(ruby, Stream::Stderr, &last_err)?;
+            self.hooks.finish(ruby)?;
+            self.hooks.progress(ruby, last_progress)?;
+        }
+        Ok(RunOutcome::new(outcome, self.stdout, self.stderr))
+    }
+}
+
 fn run(
     ruby: &Ruby,
     call: Value,
@@ -99,30 +194,17 @@ fn run(
     observer: Value,
     hooks: Option<RHash>,
 ) -> Result<RunOutcome, Error> {
-    let mut hooks = Hooks::from_hash(ruby, hooks)?;
-    let mut command = command(ruby, call, bound)?;
-    if hooks.streaming() {
-        command.flush_at(1);
-    }
-    command.wake_on_progress(hooks.wants_progress());
+    let (command, hooks) = prepare(ruby, call, bound, hooks)?;
     let mut execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
     let waker = execution.waker();
-    let stdout = ruby.str_buf_new(0);
-    let stderr = ruby.str_buf_new(0);
+    let mut gathered = Gathered::new(ruby, hooks);
     // An exception from the calling thread or from a hook ends the program;
     // once one did, hooks are not called again.
-    let live = LiveProgress::new(execution.latest_progress());
-    let mut interruption: Option<Error> = if observer.is_nil() {
-        None
-    } else {
-        observer
-            .funcall::<_, _, Value>("spawned", (execution.pid(), live))
-            .err()
-    };
+    let mut interruption: Option<Error> = announce(observer, &execution).err();
     if interruption.is_some() {
         execution.interrupt();
     }
-    let mut outcome = loop {
+    let outcome = loop {
         let step = match without_gvl(&waker, || execution.wait()) {
             Some(Ok(step)) => step,
             Some(Err(_panic)) => {
@@ -136,22 +218,9 @@ fn run(
         match step {
             Step::Finished(outcome) => break outcome,
             Step::Output => {
-                let (out, err) = (
-                    execution.take_output(Stream::Stdout),
-                    execution.take_output(Stream::Stderr),
-                );
-                stdout.cat(&out);
-                stderr.cat(&err);
-                let progress = execution.take_progress();
-                if interruption.is_none() {
-                    let delivered = hooks
-                        .output(ruby, Stream::Stdout, &out)
-                        .and_then(|()| hooks.output(ruby, Stream::Stderr, &err))
-                        .and_then(|()| hooks.progress(ruby, progress));
-                    if let Err(error) = delivered {
-                        execution.interrupt();
-                        interruption = Some(error);
-                    }
+                if let Err(error) = gathered.take(ruby, &mut execution, interruption.is_none()) {
+                    execution.interrupt();
+                    interruption = Some(error);
                 }
             }
             Step::Woken => {
@@ -170,17 +239,8 @@ fn run(
     if let Some(error) = interruption {
         return Err(error); // the group is ended and reaped by now
     }
-    let (last_out, last_err) = (
-        std::mem::take(&mut outcome.stdout),
-        std::mem::take(&mut outcome.stderr),
-    );
-    stdout.cat(&last_out);
-    stderr.cat(&last_err);
-    hooks.output(ruby, Stream::Stdout, &last_out)?;
-    hooks.output(ruby, Stream::Stderr, &last_err)?;
-    hooks.finish(ruby)?;
-    hooks.progress(ruby, execution.take_progress())?;
-    Ok(RunOutcome::new(*outcome, stdout, stderr))
+    let last_progress = execution.take_progress();
+    gathered.conclude(ruby, *outcome, last_progress, true)
 }
 
 /// Kills every process group this process still runs; for `at_exit`.

@@ -6,23 +6,27 @@
 use gazette_runner_core::lines::LineBuffer;
 use gazette_runner_core::progress::Progress;
 use gazette_runner_core::Stream;
-use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
+use magnus::{gc::Marker, prelude::*, value::Opaque, Error, RHash, RString, Ruby, Value};
 
-/// Callables taken from the `hooks` Hash; the struct lives on the stack of the
-/// run, where the GC sees the values.
+/// Callables taken from the `hooks` Hash. For a single run the struct lives on
+/// the stack, where the GC sees the values; a batch keeps it in its slot and
+/// marks it ([`Hooks::mark`]).
 pub(crate) struct Hooks {
-    on_stdout: Option<Value>,
-    on_stderr: Option<Value>,
-    on_progress: Option<Value>,
+    on_stdout: Option<Opaque<Value>>,
+    on_stderr: Option<Opaque<Value>>,
+    on_progress: Option<Opaque<Value>>,
     stdout_lines: LineBuffer,
     stderr_lines: LineBuffer,
 }
 
 impl Hooks {
     pub(crate) fn from_hash(ruby: &Ruby, hash: Option<RHash>) -> Result<Self, Error> {
-        let get = |key: &str| -> Result<Option<Value>, Error> {
+        let get = |key: &str| -> Result<Option<Opaque<Value>>, Error> {
             match hash {
-                Some(hash) => Ok(hash.get(ruby.to_symbol(key)).filter(|v| !v.is_nil())),
+                Some(hash) => Ok(hash
+                    .get(ruby.to_symbol(key))
+                    .filter(|v| !v.is_nil())
+                    .map(Opaque::from)),
                 None => Ok(None),
             }
         };
@@ -62,12 +66,13 @@ impl Hooks {
         let Some(text) = buffer.push_lines(bytes) else {
             return Ok(());
         };
-        hook.funcall::<_, _, Value>("call", (lines(ruby, &text),))
+        ruby.get_inner(hook)
+            .funcall::<_, _, Value>("call", (lines(ruby, &text),))
             .map(drop)
     }
 
     pub(crate) fn progress(&self, ruby: &Ruby, events: Vec<Progress>) -> Result<(), Error> {
-        let Some(hook) = self.on_progress else {
+        let Some(hook) = self.on_progress.map(|hook| ruby.get_inner(hook)) else {
             return Ok(());
         };
         for event in events {
@@ -75,6 +80,16 @@ impl Hooks {
             hook.funcall::<_, _, Value>("call", (event.percent, message))?;
         }
         Ok(())
+    }
+
+    /// Marks the callables for the GC, for a batch that keeps them off the stack.
+    pub(crate) fn mark(&self, marker: &Marker) {
+        for hook in [self.on_stdout, self.on_stderr, self.on_progress]
+            .into_iter()
+            .flatten()
+        {
+            marker.mark(hook);
+        }
     }
 
     /// Delivers the unterminated last line of each stream, once the run ended.
@@ -85,7 +100,8 @@ impl Hooks {
         ] {
             if let (Some(hook), Some(last)) = (hook, buffer.finish()) {
                 let lines = lines(ruby, &last);
-                hook.funcall::<_, _, Value>("call", (lines,))?;
+                ruby.get_inner(hook)
+                    .funcall::<_, _, Value>("call", (lines,))?;
             }
         }
         Ok(())

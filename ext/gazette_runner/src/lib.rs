@@ -2,6 +2,7 @@
 //! the core waits, and maps core errors to the Ruby exceptions defined in `lib/`.
 //! Policy (defaults, which error wins, result objects) lives in Ruby and in the core.
 
+mod batch;
 mod errors;
 mod execute;
 mod hooks;
@@ -19,6 +20,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
         .define_module("Native")?;
     native.define_module_function("execute", function!(execute::execute, 4))?;
     outcome::define(ruby, native)?;
+    batch::define(ruby, native)?;
     native.define_module_function("parse_json", function!(parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
     Ok(())

@@ -1,0 +1,148 @@
+# frozen_string_literal: true
+
+require "open3"
+require_relative "../support"
+
+module Bench
+  # Section 10: many programs at once from one Ruby process. `GazetteRunner.run_all`
+  # (one native loop on the calling thread) against N Ruby threads each calling
+  # `GazetteRunner.run`, and N threads each calling `Open3.capture3`, each
+  # taking commands from one queue. Measured: wall time, the host's CPU time
+  # (all its threads, not the children's), the most threads the host had, and
+  # its RSS before and after.
+  module RunAll
+    # Each workload: its commands, the concurrency, and the target for run_all.
+    WORKLOADS = {
+      sleepers: { label: "200 × `sleep 0.2` at concurrency 50", argv: %w[sleep 0.2], count: 200, concurrency: 50,
+                  target: "≤ 0.9 s wall" },
+      truths: { label: "2,000 × `/bin/true` at concurrency 16", argv: %w[/bin/true], count: 2000, concurrency: 16,
+                target: "more runs/s than the threads, with less CPU" }
+    }.freeze
+    ROUNDS = 3
+    WAYS = {
+      run_all: "GazetteRunner.run_all",
+      threads_run: "N threads × GazetteRunner.run",
+      threads_open3: "N threads × Open3.capture3"
+    }.freeze
+    SAMPLE_EVERY = 0.005
+
+    Sample = Struct.new(:wall, :cpu, :threads, :rss_before, :rss_after, keyword_init: true)
+
+    module_function
+
+    # @return [Hash{Symbol=>Hash{Symbol=>Array<Sample>}}] per workload, per way, one sample per round
+    def measure
+      WORKLOADS.to_h do |name, workload|
+        Bench.progress("10. #{workload[:label]}: #{ROUNDS} rounds × #{WAYS.size} ways")
+        samples = WAYS.keys.to_h { |way| [way, []] }
+        ROUNDS.times do |round|
+          WAYS.keys.rotate(round).each { |way| samples[way] << sample(way, workload) }
+        end
+        [name, samples]
+      end
+    end
+
+    def sample(way, workload)
+      commands = Array.new(workload[:count]) { workload[:argv] }
+      GC.start
+      rss_before = Bench.rss
+      most_threads, (wall, cpu) = with_thread_count { timed_with_cpu { run(way, commands, workload[:concurrency]) } }
+      Sample.new(wall:, cpu:, threads: most_threads, rss_before:, rss_after: Bench.rss)
+    end
+
+    def run(way, commands, concurrency)
+      case way
+      when :run_all then GazetteRunner.run_all(commands, concurrency:)
+      when :threads_run then in_threads(commands, concurrency) { |argv| GazetteRunner.run!(argv) }
+      when :threads_open3 then in_threads(commands, concurrency) { |argv| capture3!(argv) }
+      end
+    end
+
+    def capture3!(argv)
+      _out, _err, status = Open3.capture3(*argv)
+      raise Failed, argv.join(" ") unless status.success?
+    end
+
+    def in_threads(commands, concurrency, &run_one)
+      queue = Queue.new
+      commands.each { |argv| queue << argv }
+      queue.close
+      Array.new(concurrency) do
+        Thread.new do
+          while (argv = queue.pop)
+            run_one.call(argv)
+          end
+        end
+      end.each(&:join)
+    end
+
+    # [wall seconds, the host's CPU seconds] of the block.
+    def timed_with_cpu
+      cpu = Process.clock_gettime(Process::CLOCK_PROCESS_CPUTIME_ID)
+      wall = Bench.now
+      yield
+      [Bench.now - wall, Process.clock_gettime(Process::CLOCK_PROCESS_CPUTIME_ID) - cpu]
+    end
+
+    # The most threads the host had (the kernel's count, native threads
+    # included) while the block ran, less this sampler's own; and the block's value.
+    def with_thread_count
+      most = 0
+      running = true
+      sampler = Thread.new do
+        while running
+          most = [most, Bench.status_value("Threads")].max
+          sleep SAMPLE_EVERY
+        end
+      end
+      value = yield
+      running = false
+      sampler.join
+      [most - 1, value]
+    end
+
+    def medians(samples, field) = samples.transform_values { |list| Bench.median(list.map(&field)) }
+
+    def verdict(name, samples)
+      wall = medians(samples, :wall)
+      cpu = medians(samples, :cpu)
+      case name
+      when :sleepers then Markdown.verdict(wall[:run_all] <= 0.9, "#{Markdown.number(wall[:run_all], 3)} s")
+      when :truths
+        met = wall[:run_all] < wall[:threads_run] && cpu[:run_all] < cpu[:threads_run]
+        Markdown.verdict(met, "#{Markdown.number(wall[:threads_run] / wall[:run_all], 2)}× the runs/s, " \
+                              "#{Markdown.number(cpu[:run_all] / cpu[:threads_run], 2)}× the CPU")
+      end
+    end
+
+    def summary(results)
+      rows = results.map do |name, samples|
+        workload = WORKLOADS[name]
+        wall = medians(samples, :wall)
+        [workload[:label], *WAYS.keys.map { |way| Markdown.number(wall[way], 3) }, workload[:target],
+         verdict(name, samples)]
+      end
+      Markdown.table(["run_all workload (median wall s)", *WAYS.values, "target", "met"], rows)
+    end
+
+    def details(results)
+      sections = results.map do |name, samples|
+        workload = WORKLOADS[name]
+        rows = samples.map do |way, list|
+          wall = Bench.median(list.map(&:wall))
+          [WAYS[way], Markdown.number(wall, 3), Markdown.number(workload[:count] / wall, 0),
+           Markdown.number(Bench.median(list.map(&:cpu)) * 1e6 / workload[:count], 0),
+           list.map(&:threads).max, Markdown.mib(list.map(&:rss_before).max),
+           Markdown.mib(list.map(&:rss_after).max)]
+        end
+        "### #{workload[:label]}\n\n" +
+          Markdown.table(["way", "median wall s", "runs/s", "host CPU µs per run", "most host threads",
+                          "RSS before MiB", "RSS after MiB"], rows)
+      end
+      "## 10. Many programs at once: run_all against threads\n\n" \
+        "#{ROUNDS} rounds, the ways in rotating order; each way takes the same commands from one queue with " \
+        "the same concurrency. Host CPU is this process's (every thread, the native ones included), not the " \
+        "children's; host threads are the kernel's count while the batch ran.\n\n#{sections.join("\n\n")}"
+    end
+  end
+end

@@ -1,0 +1,285 @@
+# frozen_string_literal: true
+
+module GazetteRunner
+  # {GazetteRunner.run_all}: many commands on the calling thread, at most
+  # `concurrency` running at once, all waited on by one native loop
+  # ({Native::Batch}: one poll over every program, the GVL released once per wait).
+  #
+  # Each command is an ordinary {Call} — its attempts, events, stats, breaker,
+  # retries and callbacks mean what they mean for {GazetteRunner.run} — run in
+  # a Fiber of its own: where a single run would block in the native wait, the
+  # command's Fiber hands its program to the batch and yields; the batch
+  # resumes it with the outcome. Fibers are only the bookkeeping; nothing runs
+  # in parallel in Ruby, and no thread is started.
+  # @api private
+  class Batch
+    # @param calls [Array<Call>] checked already, in input order
+    # @param concurrency [Integer] programs running at most at once
+    # @param fail_fast [Boolean] the first failure ends the rest
+    def initialize(calls, concurrency, fail_fast)
+      @tasks = calls.each_with_index.map { |call, index| Task.new(self, call, index) }
+      @concurrency = concurrency
+      @fail_fast = fail_fast
+      @context = JobContext.current
+      @running = {} # a started program's key => its task
+      @pausing = [] # tasks between attempts
+      @busy = 0 # tasks started and not done
+      @stopping = false
+    end
+
+    # @return [Native::Batch] the native loop (for the tasks)
+    attr_reader :native
+
+    # @return [Hash{Symbol=>String}] the job context the commands run in (see {JobContext})
+    attr_reader :context
+
+    # @return [Boolean] true once a failure (with fail fast) ends the rest
+    def stopping? = @stopping
+
+    # Runs every command and returns their results, or raises {BatchError}.
+    # Whatever ends it early (an exception of the calling thread, Thread#kill)
+    # ends and reaps every program first.
+    # @return [Array<Result>] in input order
+    # @raise [BatchError] when a command failed
+    def run
+      @native = Native::Batch.new
+      drive(@tasks.dup)
+      @done = true
+      conclude
+    rescue Exception => e # rubocop:disable Lint/RescueException -- every program is reaped first, then it propagates
+      abandon(e) unless @done
+      raise
+    ensure
+      abandon(nil) unless @done # Thread#kill raises nothing
+    end
+
+    # @api private
+    # @param key [Integer] the native batch's key of a program just started
+    # @param task [Task]
+    # @return [void]
+    def register(key, task)
+      @running[key] = task
+    end
+
+    private
+
+    # Starts tasks while there is room and waits for the programs, until every started task is done.
+    def drive(pending)
+      loop do
+        start(pending.shift) while @busy < @concurrency && !@stopping && !pending.empty?
+        break if @busy.zero?
+
+        event = @native.wait(wait_limit)
+        event ? deliver(*event) : wake_pausing
+      end
+    end
+
+    def start(task)
+      @busy += 1
+      task.start
+      after(task)
+    end
+
+    # Seconds until the next task between attempts is due (nil: none is).
+    def wait_limit
+      return nil if @pausing.empty?
+
+      [@pausing.map(&:wake_at).min - Deadline.now, 0].max
+    end
+
+    # A program finished, or one of its hooks raised (which ended it).
+    def deliver(key, finished, outcome, hook_error)
+      task = @running[key]
+      if hook_error
+        raise hook_error unless hook_error.is_a?(StandardError) # an interruption that came during a hook
+
+        task&.hook_failed(hook_error)
+      end
+      return unless finished
+
+      @running.delete(key)
+      return unless task
+
+      task.resume(outcome)
+      after(task)
+    end
+
+    def wake_pausing
+      now = Deadline.now
+      due, @pausing = @pausing.partition { |task| task.wake_at <= now }
+      due.each do |task|
+        task.resume(nil)
+        after(task)
+      end
+    end
+
+    # Where a task stands after it last ran: waiting for its program, between
+    # attempts, or done (and then a failure may stop the rest).
+    def after(task)
+      if task.pausing?
+        @pausing << task
+      elsif task.done?
+        @busy -= 1
+        stop if @fail_fast && task.failed? && !@stopping
+      end
+    end
+
+    # Fail fast: cancel every running program (SIGTERM, SIGKILL after its
+    # kill_after) and every task between attempts; start nothing more.
+    def stop
+      @stopping = true
+      @running.each do |key, task|
+        task.cancel
+        @native.cancel(key)
+      end
+      wake = @pausing
+      @pausing = []
+      wake.each do |task|
+        task.resume(nil)
+        after(task)
+      end
+    end
+
+    def conclude
+      fates = @tasks.map(&:fate)
+      raise BatchError, fates if fates.any?(&:failed?)
+
+      fates.map(&:result)
+    end
+
+    # The caller's thread was interrupted (or killed): every program is ended
+    # and reaped, and every command's Fiber is unwound with the same exception
+    # so that its attempt reports :interrupted and leaves {GazetteRunner.running}.
+    def abandon(error)
+      @done = true
+      @native&.abort
+    ensure
+      @tasks.each { |task| task.unwind(error) }
+    end
+
+    # One command of the batch: its Call, run in a Fiber; the executor of its attempts.
+    class Task
+      # @return [Integer] the command's place in the input
+      attr_reader :index
+      # @return [Float] when a task between attempts is due again (Deadline.now's clock)
+      attr_reader :wake_at
+
+      # @param batch [Batch]
+      # @param call [Call]
+      # @param index [Integer]
+      def initialize(batch, call, index)
+        @batch = batch
+        @call = call
+        @index = index
+        @state = :not_started
+      end
+
+      # Starts the command's Fiber; it runs until its program is started, it
+      # pauses between attempts, or it is done.
+      # @return [void]
+      def start
+        @state = :running
+        @fiber = Fiber.new { perform }
+        resume(nil)
+      end
+
+      # Goes on with the command: `outcome` is its program's, or nil after a pause.
+      # @param outcome [Native::Outcome, nil]
+      # @return [void]
+      def resume(outcome)
+        @fiber.resume(outcome)
+      end
+
+      # @return [Boolean] between attempts
+      def pausing? = @state == :pausing
+      # @return [Boolean]
+      def done? = %i[succeeded failed cancelled].include?(@state)
+      # @return [Boolean]
+      def failed? = @state == :failed
+
+      # A hook of the running attempt raised; the native batch ended the program.
+      # @param error [StandardError]
+      # @return [void]
+      def hook_failed(error)
+        @hook_error = error
+      end
+
+      # Another command failed: the running program is being ended.
+      # @return [void]
+      def cancel
+        @cancelled = true
+      end
+
+      # The batch is abandoned: a Fiber still waiting is unwound with `error`.
+      # @param error [Exception, nil] what ends the batch (nil: Thread#kill)
+      # @return [void]
+      def unwind(error)
+        return unless @fiber&.alive?
+
+        @fiber.raise(error || CancelledError.new(nil, Redaction.program(@call.argv)))
+      rescue Exception # rubocop:disable Lint/RescueException -- the Fiber ends with it; the batch raises its own
+        nil
+      end
+
+      # Runs this command's program in the batch and waits (by yielding) for its outcome.
+      # @api private
+      # @param call [Call]
+      # @param bound [Float]
+      # @param observer [#spawned]
+      # @param hooks [Hash{Symbol=>#call}, nil]
+      # @return [Native::Outcome]
+      def execute(call, bound, observer, hooks)
+        cancelled! if @batch.stopping?
+        @hook_error = nil
+        @batch.register(@batch.native.start(call, bound, observer, hooks), self)
+        outcome = Fiber.yield
+        raise @hook_error if @hook_error
+
+        cancelled!(Result.from_native(call.argv, outcome)) if @cancelled
+        outcome
+      end
+
+      # Waits between attempts by yielding to the batch.
+      # @api private
+      # @param seconds [Float]
+      # @param _retry_policy [RetryPolicy] whose sleeper a batch does not use
+      # @return [void]
+      def pause(seconds, _retry_policy)
+        @state = :pausing
+        @wake_at = Deadline.now + seconds
+        Fiber.yield
+        @state = :running
+        cancelled! if @batch.stopping?
+      end
+
+      # @return [Fate]
+      def fate
+        Fate.new(index:, argv: @call.argv, state: @state, result: @result, error: @error)
+      end
+
+      private
+
+      def perform
+        @result = JobContext.with(**@batch.context) do
+          @call.perform(self) { |result| GazetteRunner.__send__(:succeeded, result) }
+        end
+        @state = :succeeded
+      rescue CancelledError => e
+        @state = :cancelled
+        @error = e
+      rescue StandardError => e
+        # A gem error or the command's own callback's: this command failed.
+        # Anything else (an interruption) ends the whole batch.
+        raise unless e.is_a?(Error) || e.equal?(@hook_error)
+
+        @state = :failed
+        @error = e
+      end
+
+      def cancelled!(result = nil)
+        raise CancelledError.new(result, Redaction.program(@call.argv))
+      end
+    end
+    private_constant :Task
+  end
+end
