@@ -324,6 +324,11 @@ fn deadline(ruby: &Ruby, seconds: f64) -> Result<Instant, Error> {
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(u64::from(u32::MAX))))
 }
 
+/// Looks the wrapped class up once, at load (see `init`).
+pub(crate) fn resolve(ruby: &Ruby) {
+    NativeBatch::class(ruby);
+}
+
 pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     let class = native.define_class("Batch", ruby.class_object())?;
     class.undef_default_alloc_func();

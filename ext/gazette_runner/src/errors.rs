@@ -19,6 +19,12 @@ fn gem_class(ruby: &Ruby, name: &str) -> ExceptionClass {
 static SPAWN_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| gem_class(ruby, "SpawnError"));
 static INTERNAL_ERROR: Lazy<ExceptionClass> = Lazy::new(|ruby| gem_class(ruby, "InternalError"));
 
+/// Looks the error classes up once, at load (see `init`).
+pub(crate) fn resolve(ruby: &Ruby) {
+    Lazy::force(&SPAWN_ERROR, ruby);
+    Lazy::force(&INTERNAL_ERROR, ruby);
+}
+
 pub(crate) fn argument_error(ruby: &Ruby, error: &CommandError) -> Error {
     Error::new(ruby.exception_arg_error(), error.to_string())
 }

@@ -18,9 +18,17 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = ruby
         .define_module("GazetteRunner")?
         .define_module("Native")?;
-    native.define_module_function("execute", function!(execute::execute, 4))?;
     outcome::define(ruby, native)?;
     batch::define(ruby, native)?;
+    // magnus looks each class up lazily, under a `OnceLock` whose initialiser
+    // calls Ruby, which may switch threads: two threads making their first
+    // runs at once deadlock (one holds the lock and waits for the GVL, the
+    // other holds the GVL and waits for the lock). Looked up now, while only
+    // `require` runs and before any entry point exists, no lock is ever waited on.
+    errors::resolve(ruby);
+    outcome::resolve(ruby);
+    batch::resolve(ruby);
+    native.define_module_function("execute", function!(execute::execute, 4))?;
     native.define_module_function("parse_json", function!(parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
     Ok(())

@@ -118,6 +118,12 @@ impl LiveProgress {
     }
 }
 
+/// Looks the wrapped classes up once, at load (see `init`).
+pub(crate) fn resolve(ruby: &Ruby) {
+    RunOutcome::class(ruby);
+    LiveProgress::class(ruby);
+}
+
 pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     let class = native.define_class("Outcome", ruby.class_object())?;
     class.undef_default_alloc_func();
