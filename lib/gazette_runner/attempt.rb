@@ -9,8 +9,10 @@ module GazetteRunner
     OUTPUT_HOOKS = %i[on_stdout on_stderr].freeze
     private_constant :OUTPUT_HOOKS
 
-    # @return [Event, nil] the report, once the attempt has ended
-    attr_reader :event
+    # @return [Symbol, nil] one of {Event::OUTCOMES}, once the attempt has ended
+    attr_reader :outcome
+    # @return [Float, nil] seconds from the deadline's check to the report, once the attempt has ended
+    attr_reader :duration
     # @return [Object] what the block given to {#run} returned
     attr_reader :value
     # @return [Exception, nil] what ended the attempt, if anything raised
@@ -95,6 +97,19 @@ module GazetteRunner
 
     public
 
+    # The report, made when first asked for: most calls have no subscriber,
+    # logger, retry or estimator to hand it to.
+    # @return [Event, nil] nil until the attempt has ended
+    def event
+      return unless @duration
+
+      @event ||= Event.of_attempt(@outcome, @call.argv, @duration, pid, progress, @number,
+                                  @call.retry_policy.max_attempts, @bound, @call.breaker&.name, @error, @result, @job)
+    end
+
+    # @return [Integer, nil] the program's pid; nil when none was started
+    def pid = @pid || @result&.pid
+
     # Called by the native run once the program runs (not for callers).
     # @api private
     # @param pid [Integer]
@@ -125,19 +140,20 @@ module GazetteRunner
     def settle
       Running.remove(self)
       record_in_breaker
-      @event = Event.of_attempt(@outcome, @call.argv, Deadline.now - @started, @pid || @result&.pid,
-                                @result&.progress || live_progress, @number, @call.retry_policy.max_attempts,
-                                @bound, @call.breaker&.name, @error, @result, JobContext.current)
-      Instrumentation.finished(@event, @payload)
+      @duration = Deadline.now - @started
+      @job = JobContext.current # the calling fiber's, whenever the event is made
+      Instrumentation.finished(self, @payload)
       report_to_estimator
     end
 
     def report_to_estimator
       @watch&.finish
-      @call.estimator&.record(@event, size: @call.size)
+      @call.estimator&.record(event, size: @call.size)
     end
 
-    def live_progress = Progress.from_native(@live_progress&.latest)
+    # A finished run's result holds the last report, and asking the native
+    # run again would only cost a call; the live one is for runs that raised.
+    def progress = @result ? @result.progress : Progress.from_native(@live_progress&.latest)
 
     def record_in_breaker
       return unless @admitted && @call.breaker

@@ -62,7 +62,7 @@ module GazetteRunner
       loop do
         attempt = Attempt.new(self, number += 1)
         attempt.run(&)
-        next if retried?(attempt.event)
+        next if retry_policy.retries? && retried?(attempt.event)
         return attempt.value unless attempt.error
 
         attempt.error.attempts = number if retry_policy.retries?
