@@ -38,6 +38,29 @@ module GazetteRunner
       nil
     end
 
+    # The report, made when first asked for: most calls have no subscriber,
+    # logger, retry or estimator to hand it to.
+    # @return [Event, nil] nil until the attempt has ended
+    def event
+      @event ||= @duration && Event.of_attempt(@outcome, @call.argv, @duration, pid, progress, @number,
+                                               @call.retry_policy.max_attempts, @bound, @call.breaker&.name, @error,
+                                               @result, @job)
+    end
+
+    # @return [Integer, nil] the program's pid; nil when none was started
+    def pid = @pid || @result&.pid
+
+    # Called by the native run once the program runs (not for callers).
+    # @api private
+    # @param pid [Integer]
+    # @param live_progress [Native::LiveProgress]
+    # @return [void]
+    def spawned(pid, live_progress)
+      @pid = pid
+      @live_progress = live_progress
+      Running.add(self, pid, @call.argv, @bound, live_progress)
+    end
+
     private
 
     def observed(&)
@@ -95,34 +118,6 @@ module GazetteRunner
       hooks
     end
 
-    public
-
-    # The report, made when first asked for: most calls have no subscriber,
-    # logger, retry or estimator to hand it to.
-    # @return [Event, nil] nil until the attempt has ended
-    def event
-      return unless @duration
-
-      @event ||= Event.of_attempt(@outcome, @call.argv, @duration, pid, progress, @number,
-                                  @call.retry_policy.max_attempts, @bound, @call.breaker&.name, @error, @result, @job)
-    end
-
-    # @return [Integer, nil] the program's pid; nil when none was started
-    def pid = @pid || @result&.pid
-
-    # Called by the native run once the program runs (not for callers).
-    # @api private
-    # @param pid [Integer]
-    # @param live_progress [Native::LiveProgress]
-    # @return [void]
-    def spawned(pid, live_progress)
-      @pid = pid
-      @live_progress = live_progress
-      Running.add(self, pid, @call.argv, @bound, live_progress)
-    end
-
-    private
-
     def progressed(percent, message)
       callback(@call.callbacks[:on_progress], Progress.new(percent:, message:))
     end
@@ -143,10 +138,6 @@ module GazetteRunner
       @duration = Deadline.now - @started
       @job = JobContext.current # the calling fiber's, whenever the event is made
       Instrumentation.finished(self, @payload)
-      report_to_estimator
-    end
-
-    def report_to_estimator
       @watch&.finish
       @call.estimator&.record(event, size: @call.size)
     end

@@ -41,16 +41,7 @@ module GazetteRunner
     # @raise [ArgumentError] a bad or unknown option
     def initialize(argv, options)
       @argv = Options.argv(argv)
-      return defaults if options.empty?
-
-      CallOptions.known!(options)
-      bound_options(options)
-      spawn_options(options)
-      limit_options(options)
-      @retry_policy = CallOptions.retry_policy(options)
-      @callbacks = CallOptions.callbacks(options)
-      @breaker = CallOptions.breaker(options[:breaker])
-      @estimator, @size = Estimator.option(options[:estimator], options[:size]) if options[:estimator] || options[:size]
+      options.empty? ? defaults : given(options)
     end
 
     # Runs attempts until one needs no retry, and returns what the block made
@@ -105,6 +96,18 @@ module GazetteRunner
       @max_output = DEFAULT_MAX_OUTPUT
       @retry_policy = CallOptions::NO_RETRIES
       @callbacks = CallOptions::NO_CALLBACKS
+    end
+
+    # Every option checked, before anything is spawned.
+    def given(options)
+      CallOptions.known!(options)
+      bound_options(options)
+      spawn_options(options)
+      limit_options(options)
+      @retry_policy = CallOptions.retry_policy(options)
+      @callbacks = CallOptions.callbacks(options)
+      @breaker = CallOptions.breaker(options[:breaker])
+      @estimator, @size = Estimator.option(options[:estimator], options[:size]) if options[:estimator] || options[:size]
     end
 
     # Defaults are read without checking: they were checked when set.
