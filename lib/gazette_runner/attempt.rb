@@ -9,8 +9,10 @@ module GazetteRunner
     OUTPUT_HOOKS = %i[on_stdout on_stderr].freeze
     private_constant :OUTPUT_HOOKS
 
-    # @return [Event, nil] the report, once the attempt has ended
-    attr_reader :event
+    # @return [Symbol, nil] one of {Event::OUTCOMES}, once the attempt has ended
+    attr_reader :outcome
+    # @return [Float, nil] seconds from the deadline's check to the report, once the attempt has ended
+    attr_reader :duration
     # @return [Object] what the block given to {#run} returned
     attr_reader :value
     # @return [Exception, nil] what ended the attempt, if anything raised
@@ -34,6 +36,29 @@ module GazetteRunner
       @value = Instrumentation.around(@payload) { observed(&) }
     rescue Error
       nil
+    end
+
+    # The report, made when first asked for: most calls have no subscriber,
+    # logger, retry or estimator to hand it to.
+    # @return [Event, nil] nil until the attempt has ended
+    def event
+      @event ||= @duration && Event.of_attempt(@outcome, @call.argv, @duration, pid, progress, @number,
+                                               @call.retry_policy.max_attempts, @bound, @call.breaker&.name, @error,
+                                               @result, @job)
+    end
+
+    # @return [Integer, nil] the program's pid; nil when none was started
+    def pid = @pid || @result&.pid
+
+    # Called by the native run once the program runs (not for callers).
+    # @api private
+    # @param pid [Integer]
+    # @param live_progress [Native::LiveProgress]
+    # @return [void]
+    def spawned(pid, live_progress)
+      @pid = pid
+      @live_progress = live_progress
+      Running.add(self, pid, @call.argv, @bound, live_progress)
     end
 
     private
@@ -93,21 +118,6 @@ module GazetteRunner
       hooks
     end
 
-    public
-
-    # Called by the native run once the program runs (not for callers).
-    # @api private
-    # @param pid [Integer]
-    # @param live_progress [Native::LiveProgress]
-    # @return [void]
-    def spawned(pid, live_progress)
-      @pid = pid
-      @live_progress = live_progress
-      Running.add(self, pid, @call.argv, @bound, live_progress)
-    end
-
-    private
-
     def progressed(percent, message)
       callback(@call.callbacks[:on_progress], Progress.new(percent:, message:))
     end
@@ -125,19 +135,16 @@ module GazetteRunner
     def settle
       Running.remove(self)
       record_in_breaker
-      @event = Event.of_attempt(@outcome, @call.argv, Deadline.now - @started, @pid || @result&.pid,
-                                @result&.progress || live_progress, @number, @call.retry_policy.max_attempts,
-                                @bound, @call.breaker&.name, @error, @result, JobContext.current)
-      Instrumentation.finished(@event, @payload)
-      report_to_estimator
-    end
-
-    def report_to_estimator
+      @duration = Deadline.now - @started
+      @job = JobContext.current # the calling fiber's, whenever the event is made
+      Instrumentation.finished(self, @payload)
       @watch&.finish
-      @call.estimator&.record(@event, size: @call.size)
+      @call.estimator&.record(event, size: @call.size)
     end
 
-    def live_progress = Progress.from_native(@live_progress&.latest)
+    # A finished run's result holds the last report, and asking the native
+    # run again would only cost a call; the live one is for runs that raised.
+    def progress = @result ? @result.progress : Progress.from_native(@live_progress&.latest)
 
     def record_in_breaker
       return unless @admitted && @call.breaker

@@ -102,12 +102,17 @@ module GazetteRunner
         end
       end
 
-      # Reports an attempt that has ended, however it ended.
-      # @param event [Event]
+      # Reports an attempt that has ended, however it ended. Its {Event} is
+      # asked for only when something takes it (a payload, a logger, a
+      # subscriber): {Stats} need the outcome and duration alone.
+      # @param attempt [#outcome, #pid, #duration, #event] an ended attempt
       # @param payload [Hash, nil] the ActiveSupport payload, filled in here
       # @return [void]
-      def finished(event, payload)
-        GazetteRunner.stats.record(event.outcome, event.pid && event.duration)
+      def finished(attempt, payload)
+        GazetteRunner.stats.record(attempt.outcome, attempt.pid && attempt.duration)
+        return unless payload || logger || !@subscribers.empty?
+
+        event = attempt.event
         payload&.merge!(event.to_h)
         log_finish(event)
         @subscribers.notify(event)

@@ -32,6 +32,9 @@ module GazetteRunner
       end
     end
 
+    # @return [Boolean] true when nobody listens, so there is nothing to build for them
+    def empty? = @all.empty?
+
     # Calls every listener with `argument`, in the order they were added.
     # @param argument [Object]
     # @return [void]

@@ -45,13 +45,12 @@ module GazetteRunner
     # @param argv [Array<String>] frozen, of frozen Strings
     # @param outcome [Native::Outcome] what the native run returned
     # @return [Result]
-    def self.from_native(argv, outcome) # rubocop:disable Metrics/AbcSize -- one reader per field
-      allocate.tap do |result|
-        result.__send__(:assign, argv, outcome.pid, outcome.exit_code, outcome.signal, outcome.stdout,
+    def self.from_native(argv, outcome)
+      # `assign` returns the frozen Result.
+      allocate.__send__(:assign, argv, outcome.pid, outcome.exit_code, outcome.signal, outcome.stdout,
                         outcome.stderr, outcome.duration, outcome.max_rss, outcome.ending,
                         outcome.killed_leftovers, outcome.abandoned, Progress.from_native(outcome.progress),
                         outcome.terminated_at, outcome.killed_at)
-      end
     end
 
     # @return [Boolean] true when the program exited with code 0

@@ -31,10 +31,9 @@ module GazetteRunner
       # @api private
       # @return [Child]
       def self.spawned(pid, argv, bound, live_progress)
-        allocate.tap do |child|
-          child.__send__(:assign, pid, argv, Process.clock_gettime(Process::CLOCK_REALTIME), bound, live_progress,
-                         Thread.current)
-        end
+        # `assign` returns the frozen Child.
+        allocate.__send__(:assign, pid, argv, Process.clock_gettime(Process::CLOCK_REALTIME), bound, live_progress,
+                          Thread.current)
       end
 
       # @return [Time] when it was spawned

@@ -181,13 +181,13 @@ module GazetteRunner
     # must not report its parent's runs as its own.
     def current
       @lock.synchronize do
-        clear if @pid != Process.pid
+        clear if @forks != Forks.count
         yield
       end
     end
 
     def clear
-      @pid = Process.pid
+      @forks = Forks.count
       @total = slot(@clock.call)
       @windows = {}
     end
