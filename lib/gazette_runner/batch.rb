@@ -6,11 +6,11 @@ module GazetteRunner
   # ({Native::Batch}: one poll over every program, the GVL released once per wait).
   #
   # Each command is an ordinary {Call} — its attempts, events, stats, breaker,
-  # retries and callbacks mean what they mean for {GazetteRunner.run} — run in
-  # a Fiber of its own: where a single run would block in the native wait, the
-  # command's Fiber hands its program to the batch and yields; the batch
-  # resumes it with the outcome. Fibers are only the bookkeeping; nothing runs
-  # in parallel in Ruby, and no thread is started.
+  # retries and callbacks mean what they mean for {GazetteRunner.run} — run by
+  # one of `concurrency` worker Fibers: where a single run would block in the
+  # native wait, the worker hands its program to the batch and yields; the
+  # batch resumes it with the outcome. Fibers are only the bookkeeping:
+  # nothing runs in parallel in Ruby, and no thread is started.
   # @api private
   class Batch
     # @param calls [Array<Call>] checked already, in input order
@@ -23,15 +23,12 @@ module GazetteRunner
       @context = JobContext.current
       @running = {} # a started program's key => its task
       @pausing = [] # tasks between attempts
-      @busy = 0 # tasks started and not done
       @stopping = false
+      @stopped = false
     end
 
     # @return [Native::Batch] the native loop (for the tasks)
     attr_reader :native
-
-    # @return [Hash{Symbol=>String}] the job context the commands run in (see {JobContext})
-    attr_reader :context
 
     # @return [Boolean] true once a failure (with fail fast) ends the rest
     def stopping? = @stopping
@@ -43,7 +40,9 @@ module GazetteRunner
     # @raise [BatchError] when a command failed
     def run
       @native = Native::Batch.new
-      drive(@tasks.dup)
+      @pending = @tasks.dup
+      @workers = Array.new([@concurrency, @tasks.size].min) { Fiber.new { work } }
+      drive
       @done = true
       conclude
     rescue Exception => e # rubocop:disable Lint/RescueException -- every program is reaped first, then it propagates
@@ -63,21 +62,34 @@ module GazetteRunner
 
     private
 
-    # Starts tasks while there is room and waits for the programs, until every started task is done.
-    def drive(pending)
-      loop do
-        start(pending.shift) while @busy < @concurrency && !@stopping && !pending.empty?
-        break if @busy.zero?
+    # A worker: `concurrency` of them take commands from the queue in turn,
+    # each running one command at a time, as many threads would, but as Fibers
+    # of this thread (one each, not one per command).
+    # The caller's job context (see {JobContext}) holds in every worker: a
+    # Fiber does not inherit it.
+    def work
+      @context.empty? ? take_tasks : JobContext.with(**@context) { take_tasks }
+    end
 
-        event = @native.wait(wait_limit)
-        event ? deliver(*event) : wake_pausing
+    def take_tasks
+      while !@stopping && (task = @pending.shift)
+        task.perform
+        @stopping ||= @fail_fast && task.failed?
       end
     end
 
-    def start(task)
-      @busy += 1
-      task.start
-      after(task)
+    # Starts the workers, then hands each program's outcome to its worker
+    # until every worker is done.
+    def drive
+      @workers.each do |worker|
+        worker.resume
+        stop if @stopping && !@stopped
+      end
+      while @workers.any?(&:alive?)
+        event = @native.wait(wait_limit)
+        event ? deliver(*event) : wake_pausing
+        stop if @stopping && !@stopped
+      end
     end
 
     # Seconds until the next task between attempts is due (nil: none is).
@@ -98,46 +110,32 @@ module GazetteRunner
       return unless finished
 
       @running.delete(key)
-      return unless task
-
-      task.resume(outcome)
-      after(task)
+      task&.resume(outcome)
+      @pausing << task if task&.pausing?
     end
 
     def wake_pausing
       now = Deadline.now
       due, @pausing = @pausing.partition { |task| task.wake_at <= now }
-      due.each do |task|
-        task.resume(nil)
-        after(task)
-      end
+      due.each { |task| resume_paused(task) }
     end
 
-    # Where a task stands after it last ran: waiting for its program, between
-    # attempts, or done (and then a failure may stop the rest).
-    def after(task)
-      if task.pausing?
-        @pausing << task
-      elsif task.done?
-        @busy -= 1
-        stop if @fail_fast && task.failed? && !@stopping
-      end
+    def resume_paused(task)
+      task.resume(nil)
+      @pausing << task if task.pausing?
     end
 
     # Fail fast: cancel every running program (SIGTERM, SIGKILL after its
-    # kill_after) and every task between attempts; start nothing more.
+    # kill_after) and every task between attempts; the workers take no more.
     def stop
-      @stopping = true
+      @stopped = true
       @running.each do |key, task|
         task.cancel
         @native.cancel(key)
       end
-      wake = @pausing
+      waking = @pausing
       @pausing = []
-      wake.each do |task|
-        task.resume(nil)
-        after(task)
-      end
+      waking.each { |task| resume_paused(task) }
     end
 
     def conclude
@@ -148,16 +146,24 @@ module GazetteRunner
     end
 
     # The caller's thread was interrupted (or killed): every program is ended
-    # and reaped, and every command's Fiber is unwound with the same exception
-    # so that its attempt reports :interrupted and leaves {GazetteRunner.running}.
+    # and reaped, and every worker's Fiber is unwound with the same exception
+    # so that its command's attempt reports :interrupted and leaves {GazetteRunner.running}.
     def abandon(error)
       @done = true
       @native&.abort
     ensure
-      @tasks.each { |task| task.unwind(error) }
+      @workers&.each { |worker| unwind(worker, error) }
     end
 
-    # One command of the batch: its Call, run in a Fiber; the executor of its attempts.
+    def unwind(worker, error)
+      return unless worker.alive?
+
+      worker.raise(error || CancelledError.new(nil, "a command"))
+    rescue Exception # rubocop:disable Lint/RescueException -- the Fiber ends with it; the batch raises its own
+      nil
+    end
+
+    # One command of the batch: its Call, run by a worker; the executor of its attempts.
     class Task
       # @return [Integer] the command's place in the input
       attr_reader :index
@@ -174,26 +180,16 @@ module GazetteRunner
         @state = :not_started
       end
 
-      # Starts the command's Fiber; it runs until its program is started, it
-      # pauses between attempts, or it is done.
-      # @return [void]
-      def start
-        @state = :running
-        @fiber = Fiber.new { perform }
-        resume(nil)
-      end
-
-      # Goes on with the command: `outcome` is its program's, or nil after a pause.
+      # Goes on with the command in its worker: `outcome` is its program's,
+      # or nil after a pause.
       # @param outcome [Native::Outcome, nil]
       # @return [void]
       def resume(outcome)
-        @fiber.resume(outcome)
+        @worker.resume(outcome)
       end
 
       # @return [Boolean] between attempts
       def pausing? = @state == :pausing
-      # @return [Boolean]
-      def done? = %i[succeeded failed cancelled].include?(@state)
       # @return [Boolean]
       def failed? = @state == :failed
 
@@ -208,17 +204,6 @@ module GazetteRunner
       # @return [void]
       def cancel
         @cancelled = true
-      end
-
-      # The batch is abandoned: a Fiber still waiting is unwound with `error`.
-      # @param error [Exception, nil] what ends the batch (nil: Thread#kill)
-      # @return [void]
-      def unwind(error)
-        return unless @fiber&.alive?
-
-        @fiber.raise(error || CancelledError.new(nil, Redaction.program(@call.argv)))
-      rescue Exception # rubocop:disable Lint/RescueException -- the Fiber ends with it; the batch raises its own
-        nil
       end
 
       # Runs this command's program in the batch and waits (by yielding) for its outcome.
@@ -257,12 +242,13 @@ module GazetteRunner
         Fate.new(index:, argv: @call.argv, state: @state, result: @result, error: @error)
       end
 
-      private
-
+      # Runs the command's attempts in the current worker, which yields
+      # whenever its program runs or it waits between attempts.
+      # @return [void]
       def perform
-        @result = JobContext.with(**@batch.context) do
-          @call.perform(self) { |result| GazetteRunner.__send__(:succeeded, result) }
-        end
+        @state = :running
+        @worker = Fiber.current
+        @result = @call.perform(self) { |result| GazetteRunner.__send__(:succeeded, result) }
         @state = :succeeded
       rescue CancelledError => e
         @state = :cancelled
@@ -275,6 +261,8 @@ module GazetteRunner
         @state = :failed
         @error = e
       end
+
+      private
 
       def cancelled!(result = nil)
         raise CancelledError.new(result, Redaction.program(@call.argv))
