@@ -37,7 +37,7 @@ RSpec.describe GazetteRunner::Testing, :scratch_dir do
 
     expect(GazetteRunner.run_all([%w[chunk 1]]).map(&:stdout)).to eq(["pages 1-10"])
     expect { GazetteRunner.run_all([%w[chunk 1], %w[chunk 2]]) }
-      .to raise_error(GazetteRunner::BatchError) { |error| expect(error.fates.map(&:state)).to eq(%i[succeeded failed]) }
+      .to(raise_error(GazetteRunner::BatchError) { |e| expect(e.fates.map(&:state)).to eq(%i[succeeded failed]) })
   end
 
   it "runs slice_gazette's contract against the files the test made" do

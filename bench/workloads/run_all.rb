@@ -101,49 +101,5 @@ module Bench
       sampler.join
       [most - 1, value]
     end
-
-    def medians(samples, field) = samples.transform_values { |list| Bench.median(list.map(&field)) }
-
-    def verdict(name, samples)
-      wall = medians(samples, :wall)
-      cpu = medians(samples, :cpu)
-      case name
-      when :sleepers then Markdown.verdict(wall[:run_all] <= 0.9, "#{Markdown.number(wall[:run_all], 3)} s")
-      when :truths
-        met = wall[:run_all] < wall[:threads_run] && cpu[:run_all] < cpu[:threads_run]
-        Markdown.verdict(met, "#{Markdown.number(wall[:threads_run] / wall[:run_all], 2)}× the runs/s, " \
-                              "#{Markdown.number(cpu[:run_all] / cpu[:threads_run], 2)}× the CPU")
-      end
-    end
-
-    def summary(results)
-      rows = results.map do |name, samples|
-        workload = WORKLOADS[name]
-        wall = medians(samples, :wall)
-        [workload[:label], *WAYS.keys.map { |way| Markdown.number(wall[way], 3) }, workload[:target],
-         verdict(name, samples)]
-      end
-      Markdown.table(["run_all workload (median wall s)", *WAYS.values, "target", "met"], rows)
-    end
-
-    def details(results)
-      sections = results.map do |name, samples|
-        workload = WORKLOADS[name]
-        rows = samples.map do |way, list|
-          wall = Bench.median(list.map(&:wall))
-          [WAYS[way], Markdown.number(wall, 3), Markdown.number(workload[:count] / wall, 0),
-           Markdown.number(Bench.median(list.map(&:cpu)) * 1e6 / workload[:count], 0),
-           list.map(&:threads).max, Markdown.mib(list.map(&:rss_before).max),
-           Markdown.mib(list.map(&:rss_after).max)]
-        end
-        "### #{workload[:label]}\n\n" +
-          Markdown.table(["way", "median wall s", "runs/s", "host CPU µs per run", "most Ruby threads",
-                          "RSS before MiB", "RSS after MiB"], rows)
-      end
-      "## 10. Many programs at once: run_all against threads\n\n" \
-        "#{ROUNDS} rounds, the ways in rotating order; each way takes the same commands from one queue with " \
-        "the same concurrency. Host CPU is this process's (every thread, the native ones included), not the " \
-        "children's; Ruby threads are the most alive at once (the caller's included; gazette_runner's one native supervisor thread not).\n\n#{sections.join("\n\n")}"
-    end
   end
 end

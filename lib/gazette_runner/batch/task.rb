@@ -1,0 +1,112 @@
+# frozen_string_literal: true
+
+module GazetteRunner
+  class Batch
+    # One command of the batch: its Call, run by a worker; the executor of its attempts.
+    class Task
+      # @return [Integer] the command's place in the input
+      attr_reader :index
+      # @return [Float] when a task between attempts is due again (Deadline.now's clock)
+      attr_reader :wake_at
+
+      # @param batch [Batch]
+      # @param call [Call]
+      # @param index [Integer]
+      def initialize(batch, call, index)
+        @batch = batch
+        @call = call
+        @index = index
+        @state = :not_started
+      end
+
+      # Goes on with the command in its worker: `outcome` is its program's,
+      # or nil after a pause.
+      # @param outcome [Native::Outcome, nil]
+      # @return [void]
+      def resume(outcome)
+        @worker.resume(outcome)
+      end
+
+      # @return [Boolean] between attempts
+      def pausing? = @state == :pausing
+      # @return [Boolean]
+      def failed? = @state == :failed
+
+      # A hook of the running attempt raised; the native batch ended the program.
+      # @param error [StandardError]
+      # @return [void]
+      def hook_failed(error)
+        @hook_error = error
+      end
+
+      # Another command failed: the running program is being ended.
+      # @return [void]
+      def cancel
+        @cancelled = true
+      end
+
+      # Runs this command's program in the batch and waits (by yielding) for its outcome.
+      # @api private
+      # @param call [Call]
+      # @param bound [Float]
+      # @param observer [#spawned]
+      # @param hooks [Hash{Symbol=>#call}, nil]
+      # @return [Native::Outcome]
+      def execute(call, bound, observer, hooks)
+        cancelled! if @batch.stopping?
+        @hook_error = nil
+        @batch.register(@batch.native.start(call, bound, observer, hooks), self)
+        outcome = Fiber.yield
+        raise @hook_error if @hook_error
+
+        cancelled!(Result.from_native(call.argv, outcome)) if @cancelled
+        outcome
+      end
+
+      # Waits between attempts by yielding to the batch.
+      # @api private
+      # @param seconds [Float]
+      # @param _retry_policy [RetryPolicy] whose sleeper a batch does not use
+      # @return [void]
+      def pause(seconds, _retry_policy)
+        @state = :pausing
+        @wake_at = Deadline.now + seconds
+        Fiber.yield
+        @state = :running
+        cancelled! if @batch.stopping?
+      end
+
+      # @return [Fate]
+      def fate
+        Fate.new(index:, argv: @call.argv, state: @state, result: @result, error: @error)
+      end
+
+      # Runs the command's attempts in the current worker, which yields
+      # whenever its program runs or it waits between attempts.
+      # @return [void]
+      def perform
+        @state = :running
+        @worker = Fiber.current
+        @result = @call.perform(self) { |result| GazetteRunner.__send__(:succeeded, result) }
+        @state = :succeeded
+      rescue CancelledError => e
+        @state = :cancelled
+        @error = e
+      rescue StandardError => e
+        # A gem error or the command's own callback's: this command failed.
+        # Anything else (an interruption) ends the whole batch.
+        raise unless e.is_a?(Error) || e.equal?(@hook_error)
+
+        @state = :failed
+        @error = e
+      end
+
+      private
+
+      def cancelled!(result = nil)
+        raise CancelledError.new(result, Redaction.program(@call.argv))
+      end
+    end
+    private_constant :Task
+  end
+end
