@@ -114,8 +114,8 @@ impl NativeBatch {
             let execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
             let key = rb_self.next_key.get();
             rb_self.next_key.set(key + 1);
-            // In the batch before any Ruby runs, so that whatever happens next
-            // (the observer raising, an interrupt) it is ended with the batch.
+            // In the batch whatever the observer did: a program whose observer
+            // raised (an interrupt arriving there) is ended and reaped with the batch.
             let announced = announce(observer, &execution);
             rb_self.core(ruby)?.add(key, execution);
             let gathered = Gathered::new(ruby, hooks);
