@@ -138,8 +138,11 @@ RSpec.describe "GazetteRunner.run_all", :scratch_dir do
     took = elapsed do
       error = error_from { GazetteRunner.within(0.5) { GazetteRunner.run_all([sh("sleep 30")] * 2, kill_after: 0.1) } }
     end
-    # Both reach the deadline at once; whichever is reaped first fails, the other is cancelled.
-    expect(error.fates.map(&:state)).to contain_exactly(:failed, :cancelled)
+    # Both reach the deadline at once: both fail, or whichever is reaped first
+    # fails and the other is cancelled.
+    states = error.fates.map(&:state)
+    expect(states).to include(:failed)
+    expect(states - %i[failed cancelled]).to be_empty
     expect(error.first_failure.error).to be_a(GazetteRunner::TimeoutError)
     expect(took).to be < time_bound(3)
   end

@@ -83,8 +83,7 @@ module GazetteRunner
         stop
       end
       while @workers.any?(&:alive?)
-        event = @native.wait(wait_limit)
-        deliver(*event) if event
+        @native.wait(wait_limit)&.each { |event| deliver(*event) }
         wake_pausing # also when programs keep finishing: a due retry must not starve
         stop
       end

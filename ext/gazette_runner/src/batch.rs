@@ -73,6 +73,18 @@ impl DataTypeFunctions for NativeBatch {
     }
 }
 
+/// At most this many runs come back from one `wait`.
+const EVENTS_PER_WAIT: usize = 64;
+
+/// Whether a wait of the core batch releases the GVL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gvl {
+    /// It may block: other Ruby threads run meanwhile.
+    Release,
+    /// It only looks at what is ready (its limit is now): not worth a release.
+    Keep,
+}
+
 /// What a wait of the batch came back with, in Ruby terms.
 enum Event {
     /// `[key, finished, outcome or nil, hook error or nil]`.
@@ -133,26 +145,36 @@ impl NativeBatch {
         })
     }
 
-    /// `wait(seconds or nil)`: `[key, finished, outcome, hook_error]` for the
-    /// next run that finished or whose hook raised, or nil once `seconds` have
-    /// passed or nothing runs. An interrupt of the calling thread ends and
-    /// reaps every run before it is raised.
+    /// `wait(seconds or nil)`: the runs that finished or whose hook raised,
+    /// each as `[key, finished, outcome, hook_error]`, or nil once `seconds`
+    /// have passed or nothing runs. Runs that finished while the first was
+    /// awaited come back in the same call: one release of the GVL for them
+    /// all. An interrupt of the calling thread ends and reaps every run before
+    /// it is raised.
     fn wait(ruby: &Ruby, rb_self: &Self, seconds: Option<f64>) -> Result<Value, Error> {
         errors::shielded(ruby, || {
             let until = match seconds {
                 Some(seconds) => Some(deadline(ruby, seconds)?),
                 None => None,
             };
-            match rb_self.next_event(ruby, until)? {
-                Event::Run(event) => Ok(event.as_value()),
-                Event::Idle => Ok(ruby.qnil().as_value()),
+            let Event::Run(first) = rb_self.next_event(ruby, until, Gvl::Release)? else {
+                return Ok(ruby.qnil().as_value());
+            };
+            let events = ruby.ary_new_capa(1);
+            events.push(first)?;
+            while events.len() < EVENTS_PER_WAIT {
+                match rb_self.next_event(ruby, Some(Instant::now()), Gvl::Keep)? {
+                    Event::Run(event) => events.push(event)?,
+                    Event::Idle => break,
+                }
             }
+            Ok(events.as_value())
         })
     }
 
-    fn next_event(&self, ruby: &Ruby, until: Option<Instant>) -> Result<Event, Error> {
+    fn next_event(&self, ruby: &Ruby, until: Option<Instant>, gvl: Gvl) -> Result<Event, Error> {
         loop {
-            match self.step(ruby, until)? {
+            match self.step(ruby, until, gvl)? {
                 BatchStep::Finished(key, outcome, progress) => {
                     let Some(slot) = self.slots.borrow_mut().remove(&key) else {
                         continue;
@@ -197,9 +219,13 @@ impl NativeBatch {
         }
     }
 
-    /// One wait of the core batch with the GVL released.
-    fn step(&self, ruby: &Ruby, until: Option<Instant>) -> Result<BatchStep, Error> {
+    /// One wait of the core batch, with the GVL released unless the wait
+    /// only looks at what is ready now.
+    fn step(&self, ruby: &Ruby, until: Option<Instant>, gvl: Gvl) -> Result<BatchStep, Error> {
         let mut core = self.core(ruby)?;
+        if gvl == Gvl::Keep {
+            return Ok(core.wait(until));
+        }
         let waker = core.waker();
         match without_gvl(&waker, || core.wait(until)) {
             Some(Ok(step)) => Ok(step),
