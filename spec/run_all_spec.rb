@@ -183,6 +183,17 @@ RSpec.describe "GazetteRunner.run_all", :scratch_dir do
       expect(GazetteRunner.running).to be_empty
     end
 
+    it "leaves nothing running when the host exits meanwhile" do
+      status, = run_ruby_child(<<~RUBY, within: time_bound(20))
+        require "gazette_runner"
+        Thread.new { GazetteRunner.run_all(%w[a b].map { |name| #{noted("NAME", 600).inspect}.map { |arg| arg.gsub("NAME", name) } }) }
+        sleep 0.01 until %w[a b].all? { |name| File.size?(File.join(#{@dir.inspect}, "\#{name}.pid")) }
+        exit 0
+      RUBY
+      expect(status).to be_success
+      expect(eventually(within: time_bound(3)) { nothing_left_of("a", "b") }).to be(true)
+    end
+
     it "ends and reaps every program when Timeout fires" do
       took = elapsed do
         expect do
