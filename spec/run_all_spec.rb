@@ -202,6 +202,20 @@ RSpec.describe "GazetteRunner.run_all", :scratch_dir do
       end
       expect(took).to be < time_bound(3)
       expect(nothing_left_of("a", "b")).to be(true)
+      expect(GazetteRunner.running).to be_empty
+    end
+
+    # Timeout's exception is a `throw` when it can be, which unwinds past
+    # every rescue: the workers are unwound from the batch's ensure, and must
+    # then start nothing more.
+    it "starts nothing more once Timeout fires among many short commands" do
+      20.times do
+        expect do
+          Timeout.timeout(0.02 + (rand * 0.1)) { GazetteRunner.run_all([["true"]] * 500, concurrency: 8) }
+        end.to raise_error(Timeout::Error)
+        expect(GazetteRunner.running).to be_empty
+      end
+      expect(own_zombies).to be_empty
     end
   end
 

@@ -150,6 +150,9 @@ module GazetteRunner
     # so that its command's attempt reports :interrupted and leaves {GazetteRunner.running}.
     def abandon(error)
       @done = true
+      # Before any worker runs again: one that goes on after its command was
+      # unwound must take no other, and an unwound command must not retry.
+      @stopping = true
       @native&.abort
     ensure
       @workers&.each { |worker| unwind(worker, error) }
