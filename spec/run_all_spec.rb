@@ -236,6 +236,35 @@ RSpec.describe "GazetteRunner.run_all", :scratch_dir do
     expect(File.readlines(log).map(&:to_f).max - started).to be < 0.5 + 0.2 + 0.4
   end
 
+  describe "a hostile or careless child" do
+    it "ends a flood at max_output and a grandchild holding the pipe, each as its own command's fate" do
+      flood = sh("yes flood")
+      holder = sh("sleep 30 & echo $! > #{@dir}/grandchild.pid; echo parent done")
+      error = nil
+      took = elapsed do
+        error = error_from { GazetteRunner.run_all([flood, holder], fail_fast: false, max_output: 1 << 20) }
+      end
+      expect(error.fates.map(&:state)).to eq(%i[failed succeeded])
+      expect(error.first_failure.error).to be_a(GazetteRunner::OutputLimitError)
+      expect(error.first_failure.result.stdout.bytesize).to eq(1 << 20)
+      expect(error.fates.last.result).to be_killed_leftovers
+      expect(alive?(Integer(File.read(File.join(@dir, "grandchild.pid"))))).to be(false)
+      expect(took).to be < time_bound(5)
+    end
+
+    it "keeps another program's bound while one command's callback sleeps on the calling thread" do
+      log = File.join(@dir, "ticks")
+      tick = sh(%(while :; do date +%s.%N >> #{log}; sleep 0.1; done))
+      slow = [sh("echo line; sleep 5"), { on_stdout: ->(_line) { sleep 2 } }]
+      started = Process.clock_gettime(Process::CLOCK_REALTIME)
+      error = error_from { GazetteRunner.run_all([slow, [tick, { timeout: 0.5, kill_after: 0.2 }]], fail_fast: false) }
+      expect(error.fates.last.error).to be_a(GazetteRunner::TimeoutError)
+      # The callback held the calling thread for 2 s; the supervisor thread ended the group anyway.
+      expect(File.readlines(log).map(&:to_f).max - started).to be < 0.5 + 0.2 + 0.4
+      expect(error.fates.last.error.result.terminated_at).to be_within(0.1).of(0.5)
+    end
+  end
+
   describe "bad arguments" do
     it "refuses them all before anything starts" do
       marker = File.join(@dir, "ran")

@@ -21,30 +21,20 @@ module GcStressedNative
         GC.stress = false if @in_flight.zero?
       end
     end
-  end
 
-  %i[execute parse_json].each do |name|
-    define_method(name) do |*args|
-      GcStressedNative.enter
-      begin
-        super(*args)
-      ensure
-        GcStressedNative.leave
-      end
-    end
-  end
-end
-
-# The same for the native batch of run_all, whose slots keep Ruby values
-# (output Strings, hooks) that its mark function must show the GC.
-module GcStressedBatch
-  %i[start wait cancel abort].each do |name|
-    define_method(name) do |*args|
-      GcStressedNative.enter
-      begin
-        super(*args)
-      ensure
-        GcStressedNative.leave
+    # A module whose methods `names` run their original with GC.stress on.
+    def wrapping(*names)
+      Module.new do
+        names.each do |name|
+          define_method(name) do |*args|
+            GcStressedNative.enter
+            begin
+              super(*args)
+            ensure
+              GcStressedNative.leave
+            end
+          end
+        end
       end
     end
   end

@@ -335,10 +335,6 @@ impl NativeBatch {
         self.slots.borrow_mut().clear();
         interruption
     }
-
-    fn size(ruby: &Ruby, rb_self: &Self) -> Result<usize, Error> {
-        Ok(rb_self.core(ruby)?.len())
-    }
 }
 
 /// `seconds` from now; the Ruby layer checked the range, this only refuses the absurd.
@@ -363,7 +359,6 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     class.define_method("wait", method!(NativeBatch::wait, 1))?;
     class.define_method("cancel", method!(NativeBatch::cancel, 1))?;
     class.define_method("abort", method!(NativeBatch::abort, 0))?;
-    class.define_method("size", method!(NativeBatch::size, 0))?;
     Ok(())
 }
 
