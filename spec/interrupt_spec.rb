@@ -74,6 +74,41 @@ RSpec.describe "interrupting the caller" do
     expect(out).to eq("done\n")
   end
 
+  # A run with no option takes one native call of its own (Native.run): the
+  # same guarantees, checked on it.
+  describe "a plain run (no option)" do
+    def start_plain(script)
+      thread = Thread.new do
+        Thread.current.report_on_exception = false
+        GazetteRunner.run(sh("echo $$ > #{@pidfile}; #{script}"))
+      end
+      [thread, eventually(within: 5) { File.size?(@pidfile) && Integer(File.read(@pidfile)) }]
+    end
+
+    it "ends the group, grandchildren too, before Thread#raise propagates", :gc_stress do
+      thread, pid = start_plain("trap '' TERM; sleep 1000 & wait")
+      took = elapsed do
+        thread.raise(RuntimeError, "stop")
+        expect { thread.join(5) }.to raise_error(RuntimeError, "stop")
+      end
+      expect(took).to be < time_bound(2.5)
+      expect(live_group_members(pid)).to be_empty
+      expect(own_zombies).to be_empty
+      expect(GazetteRunner.running.map(&:pid)).not_to include(pid)
+    end
+
+    it "ends the group when the thread is killed or Timeout.timeout fires" do
+      thread, pid = start_plain("exec sleep 1000")
+      thread.kill
+      expect(thread.join(5)).to eq(thread)
+      expect(alive?(pid)).to be(false)
+      File.delete(@pidfile)
+      expect { Timeout.timeout(0.3) { GazetteRunner.run(sh("echo $$ > #{@pidfile}; exec sleep 1000")) } }
+        .to raise_error(Timeout::Error)
+      expect(alive?(Integer(File.read(@pidfile)))).to be(false)
+    end
+  end
+
   it "ends the group when the thread is killed" do
     thread, pid = start_run("sleep 1000")
     thread.kill

@@ -12,12 +12,31 @@ RSpec.describe "GazetteRunner.run results" do
     expect(result.argv).to eq(sh("echo out; echo err >&2; exit 3"))
   end
 
+  it "is the same object whether a run or Result.new builds it", :gc_stress do
+    plain = GazetteRunner.run(sh("echo out; echo err >&2; exit 3"))
+    full = GazetteRunner.run(sh("echo out; echo err >&2; exit 3"), timeout: 5)
+    fields = lambda do |result|
+      result.instance_variables.to_h do |ivar|
+        [ivar.to_s.delete_prefix("@").to_sym, result.instance_variable_get(ivar)]
+      end
+    end
+    [plain, full].each do |result|
+      copy = GazetteRunner::Result.new(**fields.call(result))
+      expect(result.instance_variables).to eq(copy.instance_variables)
+      expect(fields.call(result)).to eq(fields.call(copy))
+    end
+    expect(plain).to have_attributes(stdout: "out\n", stderr: "err\n", exit_code: 3, ending: :natural)
+  end
+
   it "is frozen, with frozen strings in Encoding.default_external" do
     result = GazetteRunner.run(%w[echo hi], timeout: 5)
     expect(result).to be_frozen
     expect([result.stdout, result.stderr, result.argv]).to all(be_frozen)
     expect(result.stdout.encoding).to eq(Encoding.default_external)
     expect(result.success?).to be(true)
+    plain = GazetteRunner.run(["echo", +"hi"]) # an unfrozen argument is copied, frozen
+    expect([plain, plain.stdout, plain.stderr, plain.argv, *plain.argv]).to all(be_frozen)
+    expect(plain.stdout.encoding).to eq(Encoding.default_external)
   end
 
   it "reports the signal that ended the program" do

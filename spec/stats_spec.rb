@@ -127,6 +127,40 @@ RSpec.describe "stats" do
     expect(out).to eq("1")
   end
 
+  describe "plain runs (no option, nothing listening), which the extension records itself" do
+    it "counts each once, handing them over before a few hundred gather" do
+      600.times { GazetteRunner.run(%w[true]) }
+      pending = GazetteRunner::Native.take_records # what no read of the stats has taken yet
+      expect(pending.size).to be < 256
+      expect(pending).to all(match([:natural, true, a_kind_of(Float), a_kind_of(Integer)]))
+      expect(stats.counts[:ok] + pending.size).to eq(600)
+      expect(stats.total.durations.count + pending.size).to eq(600)
+    end
+
+    it "counts an exit, a timeout, a spawn error and an interruption as the full path does", :gc_stress do
+      GazetteRunner.run(%w[false])
+      GazetteRunner.default_timeout = 0.3
+      expect { GazetteRunner.run(%w[sleep 10]) }
+        .to raise_error(GazetteRunner::TimeoutError, /sleep timed out after 0.3 s/)
+      GazetteRunner.default_timeout = GazetteRunner::DEFAULT_TIMEOUT
+      expect { GazetteRunner.run(["/nonexistent/gazette-program"]) }.to raise_error(GazetteRunner::SpawnError)
+      thread = Thread.new do
+        Thread.current.report_on_exception = false
+        GazetteRunner.run(%w[sleep 30])
+      end
+      child = eventually(within: 10) { GazetteRunner.running.find { |c| c.thread == thread } }
+      expect(child).to have_attributes(argv: %w[sleep 30], bound: 60.0)
+      thread.raise(IOError, "stop")
+      expect { thread.join(10) }.to raise_error(IOError, "stop")
+      expect(alive?(child.pid)).to be(false)
+      expect(GazetteRunner.running.map(&:thread)).not_to include(thread)
+      expect(stats.counts).to include(exit_error: 1, timeout: 1, spawn_error: 1, interrupted: 1)
+      expect(stats.total.durations.count).to eq(3) # the spawn error started nothing
+    ensure
+      GazetteRunner.default_timeout = GazetteRunner::DEFAULT_TIMEOUT
+    end
+  end
+
   describe "the registry of running children" do
     it "lists each running program with its pid, argv, start, bound and latest progress" do
       Dir.mktmpdir("gazette-running") do |dir|
@@ -144,6 +178,27 @@ RSpec.describe "stats" do
         expect(thread.join(10).value.pid).to eq(child.pid)
         expect(GazetteRunner.running.map(&:thread)).not_to include(thread)
       end
+    end
+
+    it "lists none of a parent's programs in a forked child" do
+      status, out, err = run_ruby_child(<<~RUBY)
+        require "gazette_runner"
+        parent = Thread.new { GazetteRunner.run(%w[sleep 5], timeout: 10) }
+        sleep 0.01 until GazetteRunner.running.any?
+        pid = fork do
+          seen = GazetteRunner.running.size
+          child = Thread.new { GazetteRunner.run(%w[sleep 1]) }
+          sleep 0.01 until GazetteRunner.running.any?
+          print [seen, GazetteRunner.running.map(&:argv)].inspect
+          child.join
+        end
+        Process.wait(pid)
+        print " ", GazetteRunner.running.map(&:argv).inspect
+        Process.kill(:TERM, GazetteRunner.running.first.pid)
+        parent.join
+      RUBY
+      expect([status.success?, err]).to eq([true, ""])
+      expect(out).to eq('[0, [["sleep", "1"]]] [["sleep", "5"]]')
     end
   end
 end

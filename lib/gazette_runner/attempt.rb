@@ -18,6 +18,22 @@ module GazetteRunner
     # @return [Exception, nil] what ended the attempt, if anything raised
     attr_reader :error
 
+    # Raises the error a run's ending stands for, if any: its bound or a
+    # stream's limit ended it.
+    # @param result [Result]
+    # @param bound [Float] seconds
+    # @param max_output [Integer] bytes
+    # @param started [Float] {Deadline.now} when the call began
+    # @return [void]
+    # @raise [TimeoutError, OutputLimitError]
+    def self.raise_for_ending(result, bound, max_output, started)
+      case result.ending
+      when :timeout then raise TimeoutError.new(result, bound, returned_after: Deadline.now - started)
+      when :stdout_limit then raise OutputLimitError.new(result, :stdout, max_output)
+      when :stderr_limit then raise OutputLimitError.new(result, :stderr, max_output)
+      end
+    end
+
     # @param call [Call]
     # @param number [Integer] from 1
     def initialize(call, number)
@@ -50,7 +66,8 @@ module GazetteRunner
     # @return [Integer, nil] the program's pid; nil when none was started
     def pid = @pid || @result&.pid
 
-    # Called by the native run once the program runs (not for callers).
+    # Called by the native run once the program runs (not for callers); the
+    # native run lists it in {GazetteRunner.running} itself.
     # @api private
     # @param pid [Integer]
     # @param live_progress [Native::LiveProgress]
@@ -58,14 +75,13 @@ module GazetteRunner
     def spawned(pid, live_progress)
       @pid = pid
       @live_progress = live_progress
-      Running.add(self, pid, @call.argv, @bound, live_progress)
     end
 
     private
 
     def observed(&)
       value = execute(&)
-      @outcome = @result.success? ? :ok : :exit_error
+      @outcome = Event.outcome_of_ending(@result.ending, @result.success?)
       value
     rescue Exception => e # rubocop:disable Lint/RescueException -- every ending is reported, then re-raised
       @outcome = @callback_error.equal?(e) ? :callback_error : Event.outcome_of(e)
@@ -82,8 +98,8 @@ module GazetteRunner
         { argv: @call.argv, env: @call.env_names, bound: @bound.round(3), attempt: @number,
           max_attempts: @call.retry_policy.max_attempts, breaker: @call.breaker&.name }
       end
-      @result = Result.from_native(@call.argv, @call.execute(@bound, self, hooks))
-      raise_for_ending
+      @result = @call.execute(@bound, self, hooks)
+      Attempt.raise_for_ending(@result, @bound, @call.max_output, @started)
       finish.call(@result)
     end
 
@@ -93,14 +109,6 @@ module GazetteRunner
       @probe = @call.breaker.admit(@call.argv.first) == :probe if @call.breaker
       @admitted = true
       @watch = @call.estimator&.watch(size: @call.size) # the slower_than_learned alert
-    end
-
-    def raise_for_ending
-      case @result.ending
-      when :timeout then raise TimeoutError.new(@result, @bound, returned_after: Deadline.now - @started)
-      when :stdout_limit then raise OutputLimitError.new(@result, :stdout, @call.max_output)
-      when :stderr_limit then raise OutputLimitError.new(@result, :stderr, @call.max_output)
-      end
     end
 
     # Only when asked for, as each costs a Ruby call per read or report.
@@ -133,7 +141,6 @@ module GazetteRunner
     end
 
     def settle
-      Running.remove(self)
       record_in_breaker
       @duration = Deadline.now - @started
       @job = JobContext.current # the calling fiber's, whenever the event is made

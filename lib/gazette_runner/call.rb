@@ -80,7 +80,7 @@ module GazetteRunner
     # @param bound [Float]
     # @param observer [#spawned] told the pid and the live progress once the program runs
     # @param hooks [Hash{Symbol=>#call}, nil] the output and progress callbacks, when any
-    # @return [Native::Outcome]
+    # @return [Result]
     def execute(bound, observer, hooks) = @executor.execute(self, bound, observer, hooks)
 
     # Runs a call's attempts on the calling thread, one at a time.
@@ -89,7 +89,7 @@ module GazetteRunner
       # @param bound [Float]
       # @param observer [#spawned, nil]
       # @param hooks [Hash{Symbol=>#call}, nil]
-      # @return [Native::Outcome] (see Native.execute)
+      # @return [Result] (see Native.execute)
       def self.execute(call, bound, observer, hooks) = Native.execute(call, bound, observer, hooks)
 
       # @param seconds [Float]

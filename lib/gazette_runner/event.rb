@@ -32,6 +32,13 @@ module GazetteRunner
       SchemaError => :schema_error, CircuitOpenError => :circuit_open, InternalError => :internal_error
     }.freeze
 
+    # The outcome each way a run can end, besides running to its exit
+    # (`Result#ending` :natural, which is :ok or :exit_error).
+    ENDING_OUTCOMES = {
+      timeout: :timeout, stdout_limit: :output_limit, stderr_limit: :output_limit,
+      spawn_error: :spawn_error, interrupted: :interrupted, internal_error: :internal_error
+    }.freeze
+
     # The attributes, in {#to_h}'s order.
     FIELDS = %i[
       outcome argv pid exit_code signal duration stdout_bytes stderr_bytes max_rss
@@ -71,6 +78,16 @@ module GazetteRunner
     attr_reader :error
     # @return [Result, nil] what the program produced, when it ran to a result
     attr_reader :result
+
+    # @param ending [Symbol] a `Result#ending`, or :spawn_error, :interrupted
+    #   or :internal_error for a run that came to no Result
+    # @param exited_zero [Boolean] whether the program exited with code 0
+    # @return [Symbol] the outcome a run that ended so stands for
+    def self.outcome_of_ending(ending, exited_zero)
+      return exited_zero ? :ok : :exit_error if ending == :natural
+
+      ENDING_OUTCOMES.fetch(ending)
+    end
 
     # @param error [Exception] what ended an attempt
     # @return [Symbol] the outcome it stands for (:interrupted for anything not raised by this gem)

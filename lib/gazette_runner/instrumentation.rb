@@ -76,6 +76,10 @@ module GazetteRunner
         @subscribers.remove(subscription)
       end
 
+      # @return [Boolean] true when nothing takes reports: no logger (nor
+      #   Rails.logger), no subscriber, no ActiveSupport::Notifications
+      def quiet? = @subscribers.empty? && !defined?(::ActiveSupport::Notifications) && logger.nil?
+
       # @return [Hash, nil] a payload to fill in for ActiveSupport::Notifications,
       #   nil when ActiveSupport is not loaded (and nothing needs one)
       def payload = defined?(::ActiveSupport::Notifications) ? {} : nil

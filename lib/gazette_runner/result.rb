@@ -40,19 +40,6 @@ module GazetteRunner
              killed_leftovers, abandoned, progress, terminated_at, killed_at)
     end
 
-    # The Result of a native run, built without the keyword Hash of {#initialize}.
-    # @api private
-    # @param argv [Array<String>] frozen, of frozen Strings
-    # @param outcome [Native::Outcome] what the native run returned
-    # @return [Result]
-    def self.from_native(argv, outcome)
-      # `assign` returns the frozen Result.
-      allocate.__send__(:assign, argv, outcome.pid, outcome.exit_code, outcome.signal, outcome.stdout,
-                        outcome.stderr, outcome.duration, outcome.max_rss, outcome.ending,
-                        outcome.killed_leftovers, outcome.abandoned, Progress.from_native(outcome.progress),
-                        outcome.terminated_at, outcome.killed_at)
-    end
-
     # @return [Boolean] true when the program exited with code 0
     def success? = exit_code&.zero? == true
     alias ok? success?
@@ -100,7 +87,9 @@ module GazetteRunner
 
     private
 
-    # One assignment for both constructors; positional, so it allocates nothing.
+    # What {#initialize} assigns. A run's Result is built by the native
+    # extension with the same instance variables (ext/gazette_runner/src/result.rs),
+    # in one step: after the program's wait, Ruby code runs with cold caches.
     def assign(argv, pid, exit_code, signal, stdout, stderr, duration, max_rss, ending, # rubocop:disable Metrics/ParameterLists
                killed_leftovers, abandoned, progress, terminated_at, killed_at)
       @argv = argv

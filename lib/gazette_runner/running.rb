@@ -26,14 +26,14 @@ module GazetteRunner
         assign(pid, argv, started_at.to_f, bound, live_progress, thread)
       end
 
-      # A child just spawned by this thread, built without {#initialize}'s
+      # A child as the native run lists it, built without {#initialize}'s
       # keyword Hash and with no Time until one is asked for.
       # @api private
+      # @param row [Array] `[pid, argv, started (Unix time), bound, live_progress, thread]`
       # @return [Child]
-      def self.spawned(pid, argv, bound, live_progress)
+      def self.listed(row)
         # `assign` returns the frozen Child.
-        allocate.__send__(:assign, pid, argv, Process.clock_gettime(Process::CLOCK_REALTIME), bound, live_progress,
-                          Thread.current)
+        allocate.__send__(:assign, *row)
       end
 
       # @return [Time] when it was spawned
@@ -69,34 +69,9 @@ module GazetteRunner
       end
     end
 
-    LOCK = Mutex.new
-    private_constant :LOCK
-    # Keyed by the attempt that runs the program, which is unique even when a
-    # pid is reused at once.
-    @children = {}.compare_by_identity
-
-    class << self
-      # @return [Array<Child>] oldest first
-      def all = LOCK.synchronize { @children.values }.sort_by { |child| -child.elapsed }
-
-      # @api private
-      # @param key [Object] the attempt running it
-      # @param pid [Integer]
-      # @param argv [Array<String>] frozen
-      # @param bound [Float]
-      # @param live_progress [#latest] the native run's latest progress report
-      # @return [void]
-      def add(key, pid, argv, bound, live_progress)
-        child = Child.spawned(pid, argv, bound, live_progress)
-        LOCK.synchronize { @children[key] = child }
-      end
-
-      # @api private
-      # @param key [Object]
-      # @return [void]
-      def remove(key)
-        LOCK.synchronize { @children.delete(key) }
-      end
-    end
+    # The native runs list their programs from spawn to reap themselves
+    # (ext/gazette_runner/src/running.rs): a run adds no Ruby call for it.
+    # @return [Array<Child>] oldest first
+    def self.all = Native.running.map { |row| Child.listed(row) }.sort_by { |child| -child.elapsed }
   end
 end

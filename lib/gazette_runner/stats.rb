@@ -83,18 +83,35 @@ module GazetteRunner
     # @param window_seconds [Integer] length of a window
     # @param windows_kept [Integer] windows kept besides the running total
     # @param clock [#call] returns the Unix time as an Integer (injectable for tests)
-    def initialize(window_seconds: WINDOW_SECONDS, windows_kept: WINDOWS_KEPT, clock: UNIX_TIME)
+    # @param plain_runs [Boolean] also count the plain runs the native extension
+    #   records itself (see {.drain_native}); true for {GazetteRunner.stats} only
+    def initialize(window_seconds: WINDOW_SECONDS, windows_kept: WINDOWS_KEPT, clock: UNIX_TIME, plain_runs: false)
       @window_seconds = window_seconds
       @windows_kept = windows_kept
       @clock = clock
+      @plain_runs = plain_runs
       @lock = Mutex.new
       reset
+    end
+
+    # A plain run (`run(argv)` with no option while nothing listens: see
+    # {GazetteRunner.run}) is recorded by the native extension, with no Ruby
+    # call after the program's wait; {GazetteRunner.stats} takes those records
+    # whenever it is read or recorded to, and when this is called: the
+    # extension calls it once a few hundred have gathered.
+    # @api private
+    # @return [void]
+    def self.drain_native
+      GazetteRunner.stats.__send__(:current) { nil }
     end
 
     # Forgets every count and duration.
     # @return [self]
     def reset
-      @lock.synchronize { clear }
+      @lock.synchronize do
+        Native.take_records if @plain_runs
+        clear
+      end
       self
     end
 
@@ -177,12 +194,22 @@ module GazetteRunner
 
     private
 
-    # Runs the block under the lock, on this process's counts: a forked child
-    # must not report its parent's runs as its own.
+    # Runs the block under the lock, on this process's counts (a forked child
+    # must not report its parent's runs as its own), the plain runs included.
     def current
       @lock.synchronize do
         clear if @forks != Forks.count
+        absorb(Native.take_records) if @plain_runs
         yield
+      end
+    end
+
+    # @param records [Array<Array>] `[ending, exited_zero, duration, unix_time]` each, oldest first
+    def absorb(records)
+      records.each do |ending, exited_zero, duration, at|
+        outcome = Event.outcome_of_ending(ending, exited_zero)
+        tally(@total, outcome, duration)
+        tally(window_at(at), outcome, duration)
       end
     end
 

@@ -179,6 +179,11 @@ module GazetteRunner
     module Interception
       private
 
+      # While stubs apply, a plain run too goes through {#new_call}.
+      def plain_run(argv, options)
+        super unless Testing.enabled?
+      end
+
       def new_call(argv, options)
         call = super # checks argv and every option, as for a real run
         return call unless Testing.enabled?

@@ -23,33 +23,45 @@ use crate::errors;
 use crate::execute::{announce, prepare, Gathered};
 use crate::hooks::Hooks;
 use crate::nogvl::without_gvl;
+use crate::running::{self, Registration};
 
 /// One run's Ruby side while it is in the batch.
 struct Slot {
+    argv: Opaque<RArray>,
     stdout: Opaque<RString>,
     stderr: Opaque<RString>,
     hooks: Hooks,
+    /// Its entry in `GazetteRunner.running`, removed with the slot.
+    listed: Registration,
     /// False once a hook raised or the run was cancelled: no hook is called again.
     deliver: bool,
 }
 
 impl Slot {
-    fn keep(gathered: Gathered, deliver: bool) -> Self {
+    fn keep(argv: RArray, gathered: Gathered, listed: Registration, deliver: bool) -> Self {
         Self {
+            argv: argv.into(),
             stdout: gathered.stdout.into(),
             stderr: gathered.stderr.into(),
             hooks: gathered.hooks,
+            listed,
             deliver,
         }
     }
 
-    fn gathered(self, ruby: &Ruby) -> (Gathered, bool) {
+    /// The run's argv and what it gathered, its listing, and whether hooks are still called.
+    fn open(self, ruby: &Ruby) -> (RArray, Gathered, Registration, bool) {
         let gathered = Gathered {
             stdout: ruby.get_inner(self.stdout),
             stderr: ruby.get_inner(self.stderr),
             hooks: self.hooks,
         };
-        (gathered, self.deliver)
+        (
+            ruby.get_inner(self.argv),
+            gathered,
+            self.listed,
+            self.deliver,
+        )
     }
 }
 
@@ -65,6 +77,7 @@ impl DataTypeFunctions for NativeBatch {
     fn mark(&self, marker: &Marker) {
         if let Ok(slots) = self.slots.try_borrow() {
             for slot in slots.values() {
+                marker.mark(slot.argv);
                 marker.mark(slot.stdout);
                 marker.mark(slot.stderr);
                 slot.hooks.mark(marker);
@@ -122,8 +135,10 @@ impl NativeBatch {
         hooks: Option<RHash>,
     ) -> Result<u64, Error> {
         errors::shielded(ruby, || {
-            let (command, hooks) = prepare(ruby, call, bound, hooks)?;
+            let argv: RArray = call.funcall("argv", ())?;
+            let (command, hooks) = prepare(ruby, call, argv, bound, hooks)?;
             let execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
+            let listed = running::register(ruby, &execution, argv, bound);
             let key = rb_self.next_key.get();
             rb_self.next_key.set(key + 1);
             // In the batch whatever the observer did: a program whose observer
@@ -134,7 +149,7 @@ impl NativeBatch {
             rb_self
                 .slots
                 .borrow_mut()
-                .insert(key, Slot::keep(gathered, announced.is_ok()));
+                .insert(key, Slot::keep(argv, gathered, listed, announced.is_ok()));
             if let Err(error) = announced {
                 if let Some(execution) = rb_self.core(ruby)?.get_mut(key) {
                     execution.interrupt();
@@ -179,12 +194,13 @@ impl NativeBatch {
                     let Some(slot) = self.slots.borrow_mut().remove(&key) else {
                         continue;
                     };
-                    let (gathered, deliver) = slot.gathered(ruby);
-                    let event = match gathered.conclude(ruby, *outcome, progress, deliver) {
-                        Ok(outcome) => [
+                    let (argv, gathered, listed, deliver) = slot.open(ruby);
+                    drop(listed); // reaped
+                    let event = match gathered.conclude(ruby, argv, *outcome, progress, deliver) {
+                        Ok(result) => [
                             key.into_value_with(ruby),
                             true.into_value_with(ruby),
-                            outcome.into_value_with(ruby),
+                            result,
                             ruby.qnil().as_value(),
                         ],
                         Err(error) => [
@@ -244,7 +260,7 @@ impl NativeBatch {
         let Some(slot) = self.slots.borrow_mut().remove(&key) else {
             return Ok(None);
         };
-        let (mut gathered, mut deliver) = slot.gathered(ruby);
+        let (argv, mut gathered, listed, mut deliver) = slot.open(ruby);
         let mut core = self.core(ruby)?;
         let Some(execution) = core.get_mut(key) else {
             return Ok(None);
@@ -257,7 +273,7 @@ impl NativeBatch {
         drop(core);
         self.slots
             .borrow_mut()
-            .insert(key, Slot::keep(gathered, deliver));
+            .insert(key, Slot::keep(argv, gathered, listed, deliver));
         Ok(failed)
     }
 

@@ -57,6 +57,13 @@ pub(crate) fn internal_error(ruby: &Ruby, what: &str) -> Error {
     )
 }
 
+/// True when `error` is a [`internal_error`] (a panic shielded, or a wait loop that panicked).
+pub(crate) fn is_internal(ruby: &Ruby, error: &Error) -> bool {
+    error
+        .value()
+        .is_some_and(|exception| exception.is_kind_of(ruby.get_inner(&INTERNAL_ERROR)))
+}
+
 /// Runs an entry point so that no Rust panic reaches Ruby (magnus would raise
 /// the unrescuable `fatal`): it becomes an [`internal_error`]. Whatever the
 /// entry point started is ended on the way out (an `Execution` kills and

@@ -1,18 +1,25 @@
 //! `GazetteRunner::Native.execute(call, bound, observer, hooks)`: one run, from
-//! the Ruby call's options (read once, through its readers) to a wrapped outcome.
+//! the Ruby call's options (read once, through its readers) to a `Result`; and
+//! `Native.run(argv, bound, kill_after, max_output)`, a plain run of an argv
+//! with no other option, which also keeps its own stats record.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::time::Duration;
 
+use std::time::Instant;
+
 use gazette_runner_core::progress::Progress;
-use gazette_runner_core::{Command, Execution, Limits, Outcome, Step, Stream};
+use gazette_runner_core::{Command, Ending, Execution, Limits, Outcome, Step, Stream};
 use magnus::{prelude::*, Error, RArray, RHash, RString, Ruby, TryConvert, Value};
 
 use crate::errors;
 use crate::hooks::Hooks;
+use crate::ledger;
+use crate::live_progress::LiveProgress;
 use crate::nogvl::without_gvl;
-use crate::outcome::{LiveProgress, RunOutcome};
+use crate::result::{self, ending_name};
+use crate::running;
 
 /// Output is handed to Ruby in pieces of this size, so a large output is never
 /// held twice (once in Rust, once in Ruby).
@@ -49,11 +56,19 @@ fn read<T: TryConvert>(call: Value, name: &str) -> Result<T, Error> {
     call.funcall(name, ())
 }
 
-/// The command a `GazetteRunner::Call` describes, with `bound` as its timeout.
-fn command(ruby: &Ruby, call: Value, bound: f64) -> Result<Command, Error> {
+/// A command of `argv` (an Array of Strings) with `bound` as its timeout.
+fn command_of(ruby: &Ruby, argv: RArray, bound: f64) -> Result<Command, Error> {
+    let argv = each(argv, |arg: RString| Ok(os(arg)))?;
+    let mut command = Command::new(argv, seconds(ruby, "timeout", bound)?)
+        .map_err(|e| errors::argument_error(ruby, &e))?;
+    command.flush_at(HAND_OVER_BYTES);
+    Ok(command)
+}
+
+/// The command a `GazetteRunner::Call` describes (its argv is `argv`), with `bound` as its timeout.
+fn command(ruby: &Ruby, call: Value, argv: RArray, bound: f64) -> Result<Command, Error> {
     let invalid = |e| errors::argument_error(ruby, &e);
-    let argv = each(read(call, "argv")?, |arg: RString| Ok(os(arg)))?;
-    let mut command = Command::new(argv, seconds(ruby, "timeout", bound)?).map_err(invalid)?;
+    let mut command = command_of(ruby, argv, bound)?;
     let env = each(read(call, "spawn_env")?, |pair: RArray| {
         Ok((
             os(pair.entry(0)?),
@@ -76,8 +91,7 @@ fn command(ruby: &Ruby, call: Value, bound: f64) -> Result<Command, Error> {
         .limits(Limits {
             memory_bytes: read(call, "memory_limit")?,
             cpu_seconds: read(call, "cpu_limit")?,
-        })
-        .flush_at(HAND_OVER_BYTES);
+        });
     Ok(command)
 }
 
@@ -89,8 +103,105 @@ pub(crate) fn execute(
     bound: f64,
     observer: Value,
     hooks: Option<RHash>,
-) -> Result<RunOutcome, Error> {
-    errors::shielded(ruby, || run(ruby, call, bound, observer, hooks))
+) -> Result<Value, Error> {
+    errors::shielded(ruby, || {
+        let argv: RArray = read(call, "argv")?;
+        let (command, hooks) = prepare(ruby, call, argv, bound, hooks)?;
+        let execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
+        let _listed = running::register(ruby, &execution, argv, bound);
+        let interruption = announce(observer, &execution).err();
+        let (result, _) = drive(
+            ruby,
+            execution,
+            Gathered::new(ruby, hooks),
+            argv,
+            interruption,
+        )?;
+        Ok(result)
+    })
+}
+
+/// `argv` as a plain run takes it: a non-empty Array of Strings (not
+/// subclasses) without NUL bytes, frozen, of frozen Strings (copied when it is
+/// not). None for anything else: the Ruby layer checks it and explains.
+fn plain_argv(ruby: &Ruby, argv: Value) -> Result<Option<RArray>, Error> {
+    let Some(array) = RArray::from_value(argv).filter(|array| !array.is_empty()) else {
+        return Ok(None);
+    };
+    let mut frozen = array.is_frozen();
+    for i in 0..array.len() {
+        let element: Value = array.entry(isize::try_from(i).unwrap_or(isize::MAX))?;
+        let Some(string) = RString::from_value(element)
+            .filter(|_| element.class().equal(ruby.class_string()).unwrap_or(false))
+        else {
+            return Ok(None);
+        };
+        // SAFETY: read at once, before any Ruby code can run.
+        if unsafe { string.as_slice() }.contains(&0) {
+            return Ok(None);
+        }
+        frozen &= string.is_frozen();
+    }
+    if frozen {
+        return Ok(Some(array));
+    }
+    let copy = ruby.ary_new_capa(array.len());
+    for i in 0..array.len() {
+        copy.push(RString::new_frozen(
+            array.entry(isize::try_from(i).unwrap_or(isize::MAX))?,
+        ))?;
+    }
+    copy.freeze();
+    Ok(Some(copy))
+}
+
+/// `Native.run(argv, bound, kill_after, max_output)`: runs `argv` with every
+/// other option at its default, and records how it ended for the stats (see
+/// [`ledger`]); the `Result`, or nil when `argv` is not plain (see [`plain_argv`]).
+pub(crate) fn run_plain(
+    ruby: &Ruby,
+    argv: Value,
+    bound: f64,
+    kill_after: f64,
+    max_output: usize,
+) -> Result<Value, Error> {
+    errors::shielded(ruby, || {
+        let Some(argv) = plain_argv(ruby, argv)? else {
+            return Ok(ruby.qnil().as_value());
+        };
+        let started = Instant::now();
+        let mut command = command_of(ruby, argv, bound)?;
+        command
+            .kill_after(seconds(ruby, "kill_after", kill_after)?)
+            .max_output(max_output);
+        let execution = match command.spawn() {
+            Ok(execution) => execution,
+            Err(error) => {
+                ledger::record(ruby, "spawn_error", false, None)?;
+                return Err(errors::spawn_error(ruby, &error));
+            }
+        };
+        let listed = running::register(ruby, &execution, argv, bound);
+        let gathered = Gathered::new(ruby, Hooks::from_hash(ruby, None)?);
+        let ended = drive(ruby, execution, gathered, argv, None);
+        drop(listed);
+        let duration = Some(started.elapsed().as_secs_f64());
+        match ended {
+            Ok((result, (ending, exited_zero))) => {
+                ledger::record(ruby, ending_name(ending), exited_zero, duration)?;
+                Ok(result)
+            }
+            Err(error) => {
+                let ending = if errors::is_internal(ruby, &error) {
+                    "internal_error"
+                } else {
+                    "interrupted"
+                };
+                ledger::record(ruby, ending, false, duration)?;
+                Err(error)
+            }
+        }
+    })
 }
 
 /// The command and hooks of one run: output reaches Ruby as soon as it is
@@ -99,11 +210,12 @@ pub(crate) fn execute(
 pub(crate) fn prepare(
     ruby: &Ruby,
     call: Value,
+    argv: RArray,
     bound: f64,
     hooks: Option<RHash>,
 ) -> Result<(Command, Hooks), Error> {
     let hooks = Hooks::from_hash(ruby, hooks)?;
-    let mut command = command(ruby, call, bound)?;
+    let mut command = command(ruby, call, argv, bound)?;
     if hooks.streaming() {
         command.flush_at(1);
     }
@@ -162,15 +274,16 @@ impl Gathered {
             .and_then(|()| self.hooks.progress(ruby, progress))
     }
 
-    /// The finished run as a Ruby object, after the hooks (when `deliver`) got
-    /// the rest of the output and the last progress reports.
+    /// The finished run of `argv` as a `Result`, after the hooks (when
+    /// `deliver`) got the rest of the output and the last progress reports.
     pub(crate) fn conclude(
         mut self,
         ruby: &Ruby,
+        argv: RArray,
         mut outcome: Outcome,
         last_progress: Vec<Progress>,
         deliver: bool,
-    ) -> Result<RunOutcome, Error> {
+    ) -> Result<Value, Error> {
         let (last_out, last_err) = (
             std::mem::take(&mut outcome.stdout),
             std::mem::take(&mut outcome.stderr),
@@ -183,24 +296,23 @@ impl Gathered {
             self.hooks.finish(ruby)?;
             self.hooks.progress(ruby, last_progress)?;
         }
-        Ok(RunOutcome::new(outcome, self.stdout, self.stderr))
+        result::build(ruby, argv, &outcome, self.stdout, self.stderr)
     }
 }
 
-fn run(
+/// Waits for `execution` with the GVL released, handing output to the hooks
+/// as it comes, until it ends: its `Result`, with its ending and whether it
+/// exited 0. An exception from the calling thread or from a hook (or one
+/// already in `interruption`) ends the program; once one did, hooks are not
+/// called again, and it is raised once the group is ended and reaped.
+fn drive(
     ruby: &Ruby,
-    call: Value,
-    bound: f64,
-    observer: Value,
-    hooks: Option<RHash>,
-) -> Result<RunOutcome, Error> {
-    let (command, hooks) = prepare(ruby, call, bound, hooks)?;
-    let mut execution = command.spawn().map_err(|e| errors::spawn_error(ruby, &e))?;
+    mut execution: Execution,
+    mut gathered: Gathered,
+    argv: RArray,
+    mut interruption: Option<Error>,
+) -> Result<(Value, (Ending, bool)), Error> {
     let waker = execution.waker();
-    let mut gathered = Gathered::new(ruby, hooks);
-    // An exception from the calling thread or from a hook ends the program;
-    // once one did, hooks are not called again.
-    let mut interruption: Option<Error> = announce(observer, &execution).err();
     if interruption.is_some() {
         execution.interrupt();
     }
@@ -240,7 +352,9 @@ fn run(
         return Err(error); // the group is ended and reaped by now
     }
     let last_progress = execution.take_progress();
-    gathered.conclude(ruby, *outcome, last_progress, true)
+    let ended = (outcome.ending, outcome.status.code() == Some(0));
+    let result = gathered.conclude(ruby, argv, *outcome, last_progress, true)?;
+    Ok((result, ended))
 }
 
 /// Kills every process group this process still runs; for `at_exit`.

@@ -8,8 +8,11 @@ mod execute;
 mod hooks;
 mod json;
 mod json_visitor;
+mod ledger;
+mod live_progress;
 mod nogvl;
-mod outcome;
+mod result;
+mod running;
 
 use magnus::{function, prelude::*, Error, Ruby};
 
@@ -18,7 +21,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = ruby
         .define_module("GazetteRunner")?
         .define_module("Native")?;
-    outcome::define(ruby, native)?;
+    live_progress::define(ruby, native)?;
     batch::define(ruby, native)?;
     // magnus looks each class up lazily, under a `OnceLock` whose initialiser
     // calls Ruby, which may switch threads: two threads making their first
@@ -26,9 +29,14 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     // other holds the GVL and waits for the lock). Looked up now, while only
     // `require` runs and before any entry point exists, no lock is ever waited on.
     errors::resolve(ruby);
-    outcome::resolve(ruby);
+    live_progress::resolve(ruby);
+    result::resolve(ruby);
+    ledger::resolve(ruby);
     batch::resolve(ruby);
+    running::define(ruby, native)?;
+    ledger::define(native)?;
     native.define_module_function("execute", function!(execute::execute, 4))?;
+    native.define_module_function("run", function!(execute::run_plain, 4))?;
     native.define_module_function("parse_json", function!(parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
     Ok(())

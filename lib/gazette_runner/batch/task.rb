@@ -19,12 +19,12 @@ module GazetteRunner
         @state = :not_started
       end
 
-      # Goes on with the command in its worker: `outcome` is its program's,
+      # Goes on with the command in its worker: `result` is its program's,
       # or nil after a pause.
-      # @param outcome [Native::Outcome, nil]
+      # @param result [Result, nil]
       # @return [void]
-      def resume(outcome)
-        @worker.resume(outcome)
+      def resume(result)
+        @worker.resume(result)
       end
 
       # @return [Boolean] between attempts
@@ -51,16 +51,16 @@ module GazetteRunner
       # @param bound [Float]
       # @param observer [#spawned]
       # @param hooks [Hash{Symbol=>#call}, nil]
-      # @return [Native::Outcome]
+      # @return [Result]
       def execute(call, bound, observer, hooks)
         cancelled! if @batch.stopping?
         @hook_error = nil
         @batch.register(@batch.native.start(call, bound, observer, hooks), self)
-        outcome = Fiber.yield
+        result = Fiber.yield
         raise @hook_error if @hook_error
 
-        cancelled!(Result.from_native(call.argv, outcome)) if @cancelled
-        outcome
+        cancelled!(result) if @cancelled
+        result
       end
 
       # Waits between attempts by yielding to the batch.
