@@ -79,6 +79,25 @@ RSpec.describe "GazetteRunner.run_all", :scratch_dir do
       expect(File.exist?(File.join(@dir, "never.pid"))).to be(false)
     end
 
+    # A command with no option, while nothing listens, is a native plain run
+    # (Native::Batch#start_plain), which counts itself in the stats: the same
+    # fates and the same counts as the full path's attempts.
+    it "reports the same fates and stats for commands with no option", :gc_stress do
+      commands = [noted("failing", 1, exit_code: 3), noted("long1", 30), %w[true], noted("long2", 30)]
+      [nil, { timeout: 60 }].each do |options|
+        GazetteRunner.stats.reset
+        given = options ? commands.map { |argv| [argv, options] } : commands
+        fates = error_from { GazetteRunner.run_all(given, concurrency: 3) }.fates.map(&:state)
+        expect(nothing_left_of("long1", "long2")).to be(true)
+        # The third worker takes long2 once `true` is done, well within the
+        # second (unless the GC stress slows the full path that much).
+        expect(fates).to eq(%i[failed cancelled succeeded cancelled]) unless options && ENV["GAZETTE_GC_STRESS"]
+        expect(GazetteRunner.stats.counts.reject { |_, n| n.zero? })
+          .to eq({ ok: 1, exit_error: 1, interrupted: fates.count(:cancelled) })
+        expect(GazetteRunner.stats.total.durations.count).to eq(fates.count { |state| state != :not_started })
+      end
+    end
+
     it "sends SIGKILL after kill_after to a program that ignores SIGTERM" do
       stubborn = sh("trap '' TERM; echo $$ > #{@dir}/stubborn.pid; sleep 30")
       error = error_from do
@@ -174,6 +193,15 @@ RSpec.describe "GazetteRunner.run_all", :scratch_dir do
       expect(events.map(&:outcome)).to eq(%i[interrupted] * 3)
       expect(GazetteRunner.running).to be_empty
       expect(own_zombies).to be_empty
+    end
+
+    it "counts commands with no option ended by Thread#raise as interrupted" do
+      GazetteRunner.stats.reset
+      thread = interrupt_during_run_all(%w[a b]) { |t| t.raise(Interrupt) }
+      expect { thread.join(time_bound(5)) }.to raise_error(Interrupt)
+      expect(nothing_left_of("a", "b")).to be(true)
+      expect(GazetteRunner.stats.counts.reject { |_, n| n.zero? }).to eq(interrupted: 2)
+      expect(GazetteRunner.running).to be_empty
     end
 
     it "ends and reaps every program when the thread is killed" do

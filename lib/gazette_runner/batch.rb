@@ -10,7 +10,10 @@ module GazetteRunner
   # one of `concurrency` worker Fibers: where a single run would block in the
   # native wait, the worker hands its program to the batch and yields; the
   # batch resumes it with the outcome. Fibers are only the bookkeeping:
-  # nothing runs in parallel in Ruby, and no thread is started.
+  # nothing runs in parallel in Ruby, and no thread is started. A command
+  # with no option, while nothing takes reports ({Call#plain?}), is a native
+  # plain run instead of an attempt: it lists itself and counts itself in the
+  # stats, with the same fates and counts.
   # @api private
   class Batch
     # @param calls [Array<Call>] checked already, in input order

@@ -41,7 +41,29 @@ module GazetteRunner
     # @raise [ArgumentError] a bad or unknown option
     def initialize(argv, options)
       @argv = Options.argv(argv)
-      options.empty? ? defaults : given(options)
+      @plain = options.empty?
+      @plain ? defaults : given(options)
+    end
+
+    # True for a call with no option, no deadline of a {GazetteRunner.within}
+    # block, while nothing takes reports ({Instrumentation.quiet?}): its
+    # program can be run by a native plain run, which lists it and records its
+    # outcome itself, with no attempt to report (see {#perform_plain}).
+    # @return [Boolean]
+    def plain? = @plain && @deadline.nil? && Instrumentation.quiet?
+
+    # Runs a {#plain?} call's program once, as {#perform} would with no option.
+    # @param executor [#execute_plain] a {Batch}'s task
+    # @yieldparam result [Result] a finished run; the block raises or converts
+    #   as `run!` does (its errors must be those the ending stands for)
+    # @return [Object] the block's value
+    # @raise [SpawnError, TimeoutError, OutputLimitError]
+    def perform_plain(executor)
+      bound = self.bound
+      started = Deadline.now
+      result = executor.execute_plain(self, bound)
+      Attempt.raise_for_ending(result, bound, max_output, started)
+      yield result
     end
 
     # Runs attempts until one needs no retry, and returns what the block made

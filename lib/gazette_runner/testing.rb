@@ -165,6 +165,9 @@ module GazetteRunner
       # @return [Array<String>] the stubbed command
       def argv = Options.argv(@argv)
 
+      # @return [false] a stub answers through {#perform}, never a native run
+      def plain? = false
+
       # @param _executor [Object] ignored: a stub answers at once, also inside run_all
       # @yieldparam result [Result]
       # @return [Object] the block's value

@@ -20,9 +20,11 @@ use magnus::{
 };
 
 use crate::errors;
-use crate::execute::{announce, prepare, Gathered};
+use crate::execute::{announce, plain_argv, plain_command, prepare, Gathered};
 use crate::hooks::Hooks;
+use crate::ledger;
 use crate::nogvl::without_gvl;
+use crate::result::ending_name;
 use crate::running::{self, Registration};
 
 /// One run's Ruby side while it is in the batch.
@@ -65,11 +67,21 @@ impl Slot {
     }
 }
 
+/// A plain run in the batch (`start_plain`), which records its own ending
+/// for the stats, as `Native.run` does.
+#[derive(Clone, Copy)]
+struct Plain {
+    started: Instant,
+    /// Ended by `cancel`: it counts as interrupted, whatever its status.
+    cancelled: bool,
+}
+
 #[derive(TypedData)]
 #[magnus(class = "GazetteRunner::Native::Batch", size, mark)]
 pub(crate) struct NativeBatch {
     core: RefCell<Batch>,
     slots: RefCell<HashMap<u64, Slot>>,
+    plain: RefCell<HashMap<u64, Plain>>,
     next_key: Cell<u64>,
 }
 
@@ -114,6 +126,7 @@ impl NativeBatch {
         Ok(Self {
             core: RefCell::new(core),
             slots: RefCell::new(HashMap::new()),
+            plain: RefCell::new(HashMap::new()),
             next_key: Cell::new(1),
         })
     }
@@ -160,6 +173,51 @@ impl NativeBatch {
         })
     }
 
+    /// `start_plain(argv, bound, kill_after, max_output)`: spawns `argv`
+    /// (frozen, of frozen Strings) with every other option at its default and
+    /// adds it; it records its own ending for the stats. Returns its key.
+    fn start_plain(
+        ruby: &Ruby,
+        rb_self: &Self,
+        argv: Value,
+        bound: f64,
+        kill_after: f64,
+        max_output: usize,
+    ) -> Result<u64, Error> {
+        errors::shielded(ruby, || {
+            let Some(argv) = plain_argv(ruby, argv)? else {
+                return Err(errors::internal_error(
+                    ruby,
+                    "a batch's plain argv was not plain",
+                ));
+            };
+            let started = Instant::now();
+            let execution = match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn()
+            {
+                Ok(execution) => execution,
+                Err(error) => {
+                    ledger::record(ruby, "spawn_error", false, None)?;
+                    return Err(errors::spawn_error(ruby, &error));
+                }
+            };
+            let listed = running::register(ruby, &execution, argv, bound);
+            let key = rb_self.next_key.get();
+            rb_self.next_key.set(key + 1);
+            rb_self.core(ruby)?.add(key, execution);
+            let gathered = Gathered::new(ruby, Hooks::from_hash(ruby, None)?);
+            rb_self
+                .slots
+                .borrow_mut()
+                .insert(key, Slot::keep(argv, gathered, listed, true));
+            let plain = Plain {
+                started,
+                cancelled: false,
+            };
+            rb_self.plain.borrow_mut().insert(key, plain);
+            Ok(key)
+        })
+    }
+
     /// `wait(seconds or nil)`: the runs that finished or whose hook raised,
     /// each as `[key, finished, outcome, hook_error]`, or nil once `seconds`
     /// have passed or nothing runs. Runs that finished while the first was
@@ -196,6 +254,16 @@ impl NativeBatch {
                     };
                     let (argv, gathered, listed, deliver) = slot.open(ruby);
                     drop(listed); // reaped
+                    let plain = self.plain.borrow_mut().remove(&key);
+                    if let Some(plain) = plain {
+                        let ending = if plain.cancelled {
+                            "interrupted"
+                        } else {
+                            ending_name(outcome.ending)
+                        };
+                        let duration = Some(plain.started.elapsed().as_secs_f64());
+                        ledger::record(ruby, ending, outcome.status.code() == Some(0), duration)?;
+                    }
                     let event = match gathered.conclude(ruby, argv, *outcome, progress, deliver) {
                         Ok(result) => [
                             key.into_value_with(ruby),
@@ -297,6 +365,9 @@ impl NativeBatch {
             if let Some(slot) = rb_self.slots.borrow_mut().get_mut(&key) {
                 slot.deliver = false;
             }
+            if let Some(plain) = rb_self.plain.borrow_mut().get_mut(&key) {
+                plain.cancelled = true;
+            }
             Ok(cancelled.is_some())
         })
     }
@@ -349,6 +420,13 @@ impl NativeBatch {
         }
         drop(core);
         self.slots.borrow_mut().clear();
+        for (_, plain) in self.plain.borrow_mut().drain() {
+            ledger::keep(
+                "interrupted",
+                false,
+                Some(plain.started.elapsed().as_secs_f64()),
+            );
+        }
         interruption
     }
 }
@@ -372,6 +450,7 @@ pub(crate) fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     class.undef_default_alloc_func();
     class.define_singleton_method("new", magnus::function!(new_batch, 0))?;
     class.define_method("start", method!(NativeBatch::start, 4))?;
+    class.define_method("start_plain", method!(NativeBatch::start_plain, 4))?;
     class.define_method("wait", method!(NativeBatch::wait, 1))?;
     class.define_method("cancel", method!(NativeBatch::cancel, 1))?;
     class.define_method("abort", method!(NativeBatch::abort, 0))?;

@@ -124,7 +124,7 @@ pub(crate) fn execute(
 /// `argv` as a plain run takes it: a non-empty Array of Strings (not
 /// subclasses) without NUL bytes, frozen, of frozen Strings (copied when it is
 /// not). None for anything else: the Ruby layer checks it and explains.
-fn plain_argv(ruby: &Ruby, argv: Value) -> Result<Option<RArray>, Error> {
+pub(crate) fn plain_argv(ruby: &Ruby, argv: Value) -> Result<Option<RArray>, Error> {
     let Some(array) = RArray::from_value(argv).filter(|array| !array.is_empty()) else {
         return Ok(None);
     };
@@ -155,6 +155,21 @@ fn plain_argv(ruby: &Ruby, argv: Value) -> Result<Option<RArray>, Error> {
     Ok(Some(copy))
 }
 
+/// The command of a plain run: `argv` with every other option at its default.
+pub(crate) fn plain_command(
+    ruby: &Ruby,
+    argv: RArray,
+    bound: f64,
+    kill_after: f64,
+    max_output: usize,
+) -> Result<Command, Error> {
+    let mut command = command_of(ruby, argv, bound)?;
+    command
+        .kill_after(seconds(ruby, "kill_after", kill_after)?)
+        .max_output(max_output);
+    Ok(command)
+}
+
 /// `Native.run(argv, bound, kill_after, max_output)`: runs `argv` with every
 /// other option at its default, and records how it ended for the stats (see
 /// [`ledger`]); the `Result`, or nil when `argv` is not plain (see [`plain_argv`]).
@@ -170,11 +185,7 @@ pub(crate) fn run_plain(
             return Ok(ruby.qnil().as_value());
         };
         let started = Instant::now();
-        let mut command = command_of(ruby, argv, bound)?;
-        command
-            .kill_after(seconds(ruby, "kill_after", kill_after)?)
-            .max_output(max_output);
-        let execution = match command.spawn() {
+        let execution = match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn() {
             Ok(execution) => execution,
             Err(error) => {
                 ledger::record(ruby, "spawn_error", false, None)?;

@@ -49,25 +49,28 @@ pub(crate) fn record(
     exited_zero: bool,
     duration: Option<f64>,
 ) -> Result<(), Error> {
-    let at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let gathered = {
-        let mut records = records();
-        records.push(Record {
-            owner: std::process::id(),
-            ending,
-            exited_zero,
-            duration,
-            at,
-        });
-        records.len()
-    };
-    if gathered >= DRAIN_AT {
+    if keep(ending, exited_zero, duration) >= DRAIN_AT {
         ruby.get_inner(&STATS)
             .funcall::<_, _, magnus::Value>("drain_native", ())?;
     }
     Ok(())
+}
+
+/// Records one plain run's ending without calling Ruby (while a batch ends
+/// its runs); answers how many records wait.
+pub(crate) fn keep(ending: &'static str, exited_zero: bool, duration: Option<f64>) -> usize {
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let mut records = records();
+    records.push(Record {
+        owner: std::process::id(),
+        ending,
+        exited_zero,
+        duration,
+        at,
+    });
+    records.len()
 }
 
 /// `Native.take_records`: `[ending, exited_zero, duration, at]` for each

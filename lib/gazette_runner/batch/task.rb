@@ -63,6 +63,23 @@ module GazetteRunner
         result
       end
 
+      # Runs a plain call's program in the batch (which lists it and records
+      # its outcome) and waits (by yielding) for its result.
+      # @api private
+      # @param call [Call] {Call#plain?}
+      # @param bound [Float]
+      # @return [Result]
+      def execute_plain(call, bound)
+        if @batch.stopping?
+          GazetteRunner.stats.record(:interrupted, nil) # as a full attempt refused here reports
+          cancelled!
+        end
+        @batch.register(@batch.native.start_plain(call.argv, bound, call.kill_after, call.max_output), self)
+        result = Fiber.yield
+        cancelled!(result) if @cancelled
+        result
+      end
+
       # Waits between attempts by yielding to the batch.
       # @api private
       # @param seconds [Float]
@@ -87,7 +104,11 @@ module GazetteRunner
       def perform
         @state = :running
         @worker = Fiber.current
-        @result = @call.perform(self) { |result| GazetteRunner.__send__(:succeeded, result) }
+        @result = if @call.plain?
+                    @call.perform_plain(self) { |result| GazetteRunner.__send__(:succeeded, result) }
+                  else
+                    @call.perform(self) { |result| GazetteRunner.__send__(:succeeded, result) }
+                  end
         @state = :succeeded
       rescue CancelledError => e
         @state = :cancelled
