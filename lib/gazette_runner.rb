@@ -332,9 +332,10 @@ module GazetteRunner
     def plain_run(argv, options)
       return unless options.empty? && Deadline.current.nil? && Instrumentation.quiet?
 
+      bound = @default_timeout.to_f
       started = Deadline.now
-      result = Native.run(argv, @default_timeout.to_f, @default_kill_after, DEFAULT_MAX_OUTPUT) or return
-      Attempt.raise_for_ending(result, @default_timeout.to_f, DEFAULT_MAX_OUTPUT, started)
+      result = Native.run(argv, bound, @default_kill_after, DEFAULT_MAX_OUTPUT) or return
+      Attempt.raise_for_ending(result, bound, DEFAULT_MAX_OUTPUT, started)
       result
     end
 

@@ -15,6 +15,20 @@ RSpec.describe "GazetteRunner.default_kill_after" do
     expect(took).to be_between(0.35, time_bound(2.5))
   end
 
+  it "applies to a run with no option at all (one native call)" do
+    expect_plain_runs
+    GazetteRunner.default_kill_after = 0.2
+    GazetteRunner.default_timeout = 0.2
+    error = nil
+    took = elapsed { error = error_from { GazetteRunner.run(stubborn) } }
+    expect(error).to be_a(GazetteRunner::TimeoutError)
+    expect(error.result.signal_name).to eq("SIGKILL")
+    expect(error.result.killed_at - error.result.terminated_at).to be_within(0.15).of(0.2)
+    expect(took).to be_between(0.35, time_bound(2.5))
+  ensure
+    GazetteRunner.default_timeout = GazetteRunner::DEFAULT_TIMEOUT
+  end
+
   it "gives way to a call's own kill_after:" do
     GazetteRunner.default_kill_after = 20
     took = elapsed { error_from { GazetteRunner.run(stubborn, timeout: 0.2, kill_after: 0.1) } }

@@ -77,6 +77,8 @@ RSpec.describe "interrupting the caller" do
   # A run with no option takes one native call of its own (Native.run): the
   # same guarantees, checked on it.
   describe "a plain run (no option)" do
+    before { expect_plain_runs }
+
     def start_plain(script)
       thread = Thread.new do
         Thread.current.report_on_exception = false

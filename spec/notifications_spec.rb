@@ -53,6 +53,25 @@ RSpec.describe "events" do
     expect { thread.join(10) }.to raise_error(exception.class)
   end
 
+  # A run with no option skips every report while nothing takes one; a
+  # listener of ActiveSupport alone (no logger, no subscriber) is enough to
+  # get the event, and loading ActiveSupport alone is not.
+  it "reports a run with no option to an ActiveSupport listener alone" do
+    GazetteRunner.stats.reset
+    expect(GazetteRunner::Instrumentation.quiet?).to be(true) # loaded, nothing listening
+    GazetteRunner.run(%w[true])
+    expect(GazetteRunner::Native.take_records.size).to eq(1) # the plain path counted it
+    notified = []
+    listener = ActiveSupport::Notifications.subscribe(GazetteRunner::Event::NAME) { |*args| notified << args.last }
+    expect(GazetteRunner::Instrumentation.quiet?).to be(false)
+    GazetteRunner.run(%w[false])
+    expect(notified.map { |payload| payload[:outcome] }).to eq([:exit_error])
+    expect(GazetteRunner::Native.take_records).to be_empty # the full path counted it, in Ruby
+    expect(GazetteRunner.stats.counts.reject { |_, n| n.zero? }).to eq(exit_error: 1)
+  ensure
+    ActiveSupport::Notifications.unsubscribe(listener) if listener
+  end
+
   {
     ok: -> { GazetteRunner.run(%w[true]) },
     exit_error: -> { GazetteRunner.run(%w[false]) },

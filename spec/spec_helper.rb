@@ -29,9 +29,9 @@ RSpec.configure do |config|
   # cannot see it. Stressing only the native calls (not RSpec itself) keeps the
   # run to a couple of minutes.
   if ENV["GAZETTE_GC_STRESS"] == "1"
-    GazetteRunner::Native.singleton_class.prepend(GcStressedNative.wrapping(:execute, :run, :parse_json))
+    GazetteRunner::Native.singleton_class.prepend(GcStressedNative.wrapping(:execute, :run, :running, :parse_json))
     # run_all's native batch keeps Ruby values (output Strings, hooks) that its mark function must show the GC.
-    GazetteRunner::Native::Batch.prepend(GcStressedNative.wrapping(:start, :wait, :cancel, :abort))
+    GazetteRunner::Native::Batch.prepend(GcStressedNative.wrapping(:start, :start_plain, :wait, :cancel, :abort))
     config.around(:each, :gc_stress) do |example|
       compactor = Thread.new do
         loop do

@@ -15,9 +15,12 @@ module GazetteRunner
       # @return [Integer] how many forks made this process, counted from when the gem was loaded
       attr_reader :count
 
+      # In the child, once forked: also drops what the native extension
+      # keeps for the parent's runs (its running programs, its stats records).
       # @return [void]
       def forked!
         @count += 1
+        Native.after_fork
       end
     end
 

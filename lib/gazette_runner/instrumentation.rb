@@ -77,12 +77,21 @@ module GazetteRunner
       end
 
       # @return [Boolean] true when nothing takes reports: no logger (nor
-      #   Rails.logger), no subscriber, no ActiveSupport::Notifications
-      def quiet? = @subscribers.empty? && !defined?(::ActiveSupport::Notifications) && logger.nil?
+      #   Rails.logger), no subscriber, nothing listening to {Event::NAME}
+      def quiet? = @subscribers.empty? && logger.nil? && !notifications?
+
+      # @return [Boolean] true when ActiveSupport::Notifications is loaded and
+      #   something listens to {Event::NAME} (an app that loads ActiveSupport
+      #   but subscribes to nothing of ours pays nothing for it)
+      def notifications?
+        return false unless defined?(::ActiveSupport::Notifications)
+
+        ::ActiveSupport::Notifications.notifier.listening?(Event::NAME)
+      end
 
       # @return [Hash, nil] a payload to fill in for ActiveSupport::Notifications,
-      #   nil when ActiveSupport is not loaded (and nothing needs one)
-      def payload = defined?(::ActiveSupport::Notifications) ? {} : nil
+      #   nil when nothing listens (and nothing needs one)
+      def payload = notifications? ? {} : nil
 
       # Runs the block as the body of an ActiveSupport::Notifications event when
       # ActiveSupport is loaded; {.finished} fills in its payload before it ends.

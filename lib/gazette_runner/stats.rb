@@ -19,6 +19,9 @@ module GazetteRunner
     WINDOW_SECONDS = 300
     # Windows kept: the last hour.
     WINDOWS_KEPT = 12
+    # Thread.handle_interrupt's mask while plain runs' records are tallied.
+    UNINTERRUPTED = { Object => :never }.freeze
+    private_constant :UNINTERRUPTED
     # The default clock: Unix time in whole seconds, without allocating a Time.
     UNIX_TIME = -> { Process.clock_gettime(Process::CLOCK_REALTIME, :second) }
 
@@ -98,7 +101,7 @@ module GazetteRunner
     # {GazetteRunner.run}) is recorded by the native extension, with no Ruby
     # call after the program's wait; {GazetteRunner.stats} takes those records
     # whenever it is read or recorded to, and when this is called: the
-    # extension calls it once a few hundred have gathered.
+    # extension calls it before a plain run starts once 256 have gathered.
     # @api private
     # @return [void]
     def self.drain_native
@@ -199,7 +202,9 @@ module GazetteRunner
     def current
       @lock.synchronize do
         clear if @forks != Forks.count
-        absorb(Native.take_records) if @plain_runs
+        # Records taken from the native ledger exist nowhere else: an interrupt
+        # (Thread#raise, Timeout) must not land between the take and the tally.
+        Thread.handle_interrupt(UNINTERRUPTED) { absorb(Native.take_records) } if @plain_runs
         yield
       end
     end

@@ -191,12 +191,13 @@ impl NativeBatch {
                     "a batch's plain argv was not plain",
                 ));
             };
+            ledger::drain_if_full(ruby)?;
             let started = Instant::now();
             let execution = match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn()
             {
                 Ok(execution) => execution,
                 Err(error) => {
-                    ledger::record(ruby, "spawn_error", false, None)?;
+                    ledger::record("spawn_error", false, None);
                     return Err(errors::spawn_error(ruby, &error));
                 }
             };
@@ -262,7 +263,7 @@ impl NativeBatch {
                             ending_name(outcome.ending)
                         };
                         let duration = Some(plain.started.elapsed().as_secs_f64());
-                        ledger::record(ruby, ending, outcome.status.code() == Some(0), duration)?;
+                        ledger::record(ending, outcome.status.code() == Some(0), duration);
                     }
                     let event = match gathered.conclude(ruby, argv, *outcome, progress, deliver) {
                         Ok(result) => [
@@ -421,7 +422,7 @@ impl NativeBatch {
         drop(core);
         self.slots.borrow_mut().clear();
         for (_, plain) in self.plain.borrow_mut().drain() {
-            ledger::keep(
+            ledger::record(
                 "interrupted",
                 false,
                 Some(plain.started.elapsed().as_secs_f64()),

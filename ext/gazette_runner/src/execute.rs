@@ -184,11 +184,12 @@ pub(crate) fn run_plain(
         let Some(argv) = plain_argv(ruby, argv)? else {
             return Ok(ruby.qnil().as_value());
         };
+        ledger::drain_if_full(ruby)?;
         let started = Instant::now();
         let execution = match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn() {
             Ok(execution) => execution,
             Err(error) => {
-                ledger::record(ruby, "spawn_error", false, None)?;
+                ledger::record("spawn_error", false, None);
                 return Err(errors::spawn_error(ruby, &error));
             }
         };
@@ -197,21 +198,16 @@ pub(crate) fn run_plain(
         let ended = drive(ruby, execution, gathered, argv, None);
         drop(listed);
         let duration = Some(started.elapsed().as_secs_f64());
-        match ended {
-            Ok((result, (ending, exited_zero))) => {
-                ledger::record(ruby, ending_name(ending), exited_zero, duration)?;
-                Ok(result)
+        match &ended {
+            Ok((_, (ending, exited_zero))) => {
+                ledger::record(ending_name(*ending), *exited_zero, duration);
             }
-            Err(error) => {
-                let ending = if errors::is_internal(ruby, &error) {
-                    "internal_error"
-                } else {
-                    "interrupted"
-                };
-                ledger::record(ruby, ending, false, duration)?;
-                Err(error)
+            Err(error) if errors::is_internal(ruby, error) => {
+                ledger::record("internal_error", false, duration);
             }
+            Err(_) => ledger::record("interrupted", false, duration),
         }
+        ended.map(|(result, _)| result)
     })
 }
 

@@ -1,7 +1,13 @@
 //! How plain runs ended, for `GazetteRunner.stats`: a plain `run` (no option,
 //! nothing listening) records here without calling Ruby, and `Stats` takes
-//! the records whenever it is read, or when `DRAIN_AT` have gathered.
-//! What each ending counts as is decided in Ruby (`Event.outcome_of_ending`).
+//! the records whenever it is read, or before the next plain run starts once
+//! `DRAIN_AT` have gathered. What each ending counts as is decided in Ruby
+//! (`Event.outcome_of_ending`).
+//!
+//! Recording never calls Ruby: an exception raised there (an interrupt
+//! arriving) would replace the run's own result or error. Draining does, so
+//! it happens before a run spawns anything, where an exception only means
+//! that the run did not start.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -42,35 +48,33 @@ pub(crate) fn resolve(ruby: &Ruby) {
     Lazy::force(&STATS, ruby);
 }
 
-/// Records one plain run's ending; past [`DRAIN_AT`] records, `Stats` takes them.
-pub(crate) fn record(
-    ruby: &Ruby,
-    ending: &'static str,
-    exited_zero: bool,
-    duration: Option<f64>,
-) -> Result<(), Error> {
-    if keep(ending, exited_zero, duration) >= DRAIN_AT {
+/// Before a plain run starts: once [`DRAIN_AT`] records wait, `Stats` takes them.
+pub(crate) fn drain_if_full(ruby: &Ruby) -> Result<(), Error> {
+    if records().len() >= DRAIN_AT {
         ruby.get_inner(&STATS)
             .funcall::<_, _, magnus::Value>("drain_native", ())?;
     }
     Ok(())
 }
 
-/// Records one plain run's ending without calling Ruby (while a batch ends
-/// its runs); answers how many records wait.
-pub(crate) fn keep(ending: &'static str, exited_zero: bool, duration: Option<f64>) -> usize {
+/// Records one plain run's ending, without calling Ruby.
+pub(crate) fn record(ending: &'static str, exited_zero: bool, duration: Option<f64>) {
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
-    let mut records = records();
-    records.push(Record {
+    records().push(Record {
         owner: std::process::id(),
         ending,
         exited_zero,
         duration,
         at,
     });
-    records.len()
+}
+
+/// In a forked child: forgets the parent's records.
+pub(crate) fn forget_parent() {
+    let owner = std::process::id();
+    records().retain(|record| record.owner == owner);
 }
 
 /// `Native.take_records`: `[ending, exited_zero, duration, at]` for each

@@ -39,7 +39,15 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     native.define_module_function("run", function!(execute::run_plain, 4))?;
     native.define_module_function("parse_json", function!(parse_json, 3))?;
     native.define_module_function("kill_all_running", function!(execute::kill_all_running, 0))?;
+    native.define_module_function("after_fork", function!(after_fork, 0))?;
     Ok(())
+}
+
+/// `Native.after_fork`, in a forked child: the parent's running programs and
+/// stats records are not the child's (nor kept alive by it).
+fn after_fork() {
+    running::forget_parent();
+    ledger::forget_parent();
 }
 
 /// [`json::parse_json`] behind the panic shield.

@@ -92,6 +92,12 @@ pub(crate) fn register(
     Registration(key)
 }
 
+/// In a forked child: forgets (and stops marking) the parent's programs.
+pub(crate) fn forget_parent() {
+    let owner = std::process::id();
+    entries().retain(|entry| entry.owner == owner);
+}
+
 /// `Native.running`: `[pid, argv, started_at, bound, live_progress, thread]`
 /// for each program this process runs.
 fn list(ruby: &Ruby) -> Result<RArray, Error> {
@@ -101,8 +107,9 @@ fn list(ruby: &Ruby) -> Result<RArray, Error> {
         entries.retain(|entry| entry.owner == owner); // a parent's, inherited by fork
         entries.clone()
     };
-    // The values stay marked through the table: only this thread, holding
-    // the GVL, could remove their entries.
+    // The values stay marked through the table while the rows are made: an
+    // entry is removed only by its run's thread holding the GVL (a batch's
+    // slots are freed by a deferred free, never by the GC's sweep here).
     let rows = ruby.ary_new_capa(listed.len());
     for entry in listed {
         rows.push(ruby.ary_new_from_values(&[

@@ -74,8 +74,13 @@ module GazetteRunner
           GazetteRunner.stats.record(:interrupted, nil) # as a full attempt refused here reports
           cancelled!
         end
+        @hook_error = nil
         @batch.register(@batch.native.start_plain(call.argv, bound, call.kill_after, call.max_output), self)
         result = Fiber.yield
+        # No hook runs, but an exception raised into the thread while the
+        # result was made comes back the way a hook's does.
+        raise @hook_error if @hook_error
+
         cancelled!(result) if @cancelled
         result
       end
