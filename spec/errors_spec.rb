@@ -82,6 +82,20 @@ RSpec.describe "GazetteRunner errors" do
     expect(error_from { GazetteRunner.run(sh("yes >&2"), max_output: 100, timeout: 5) }.stream).to eq(:stderr)
   end
 
+  # A run with no option (one native call) is capped at DEFAULT_MAX_OUTPUT,
+  # and a flood ends it there with the same error, whichever stream floods.
+  it "stops a flood of a run with no option at the default cap" do
+    expect_plain_runs
+    cap = GazetteRunner::DEFAULT_MAX_OUTPUT
+    { ["yes"] => :stdout, sh("yes >&2") => :stderr }.each do |argv, stream|
+      error = error_from { GazetteRunner.run(argv) }
+      expect(error).to be_a(GazetteRunner::OutputLimitError)
+      expect(error.stream).to eq(stream)
+      expect(error.result.public_send(stream).bytesize).to eq(cap)
+      expect(error.message).to start_with("#{argv.first} wrote more than #{cap} bytes to #{stream}")
+    end
+  end
+
   it "does not count output exactly at the cap as past it" do
     result = GazetteRunner.run(["head", "-c", "100", "/dev/zero"], max_output: 100, timeout: 5)
     expect(result.stdout.bytesize).to eq(100)

@@ -2,14 +2,23 @@
 
 require "timeout"
 
+# The bound as options (the full path), and no option at all: a plain run,
+# one native call of its own (Native.run), which must keep the same guarantees.
+module InterruptPaths
+  FULL = { timeout: 30, kill_after: 5 }.freeze
+  PLAIN = {}.freeze
+  BOTH = { "with options" => FULL, "with no option (a plain run)" => PLAIN }.freeze
+end
+
 # When the calling thread is interrupted, the program's group is ended
 # (SIGKILL within a second) and reaped before the exception propagates.
 RSpec.describe "interrupting the caller" do
   # Starts a run in a thread and returns [thread, pid of the program] once it runs.
-  def start_run(argv)
+  def start_run(argv, options = InterruptPaths::FULL)
+    expect_plain_runs if options.empty?
     thread = Thread.new do
       Thread.current.report_on_exception = false
-      GazetteRunner.run(sh("echo $$ > #{@pidfile}; #{argv}"), timeout: 30, kill_after: 5)
+      GazetteRunner.run(sh("echo $$ > #{@pidfile}; #{argv}"), **options)
     end
     [thread, eventually(within: 5) { File.size?(@pidfile) && Integer(File.read(@pidfile)) }]
   end
@@ -22,15 +31,39 @@ RSpec.describe "interrupting the caller" do
     end
   end
 
-  it "ends the group before Thread#raise propagates", :gc_stress do
-    thread, pid = start_run("sleep 1000 & wait")
-    took = elapsed do
-      thread.raise(RuntimeError, "stop")
-      expect { thread.join(5) }.to raise_error(RuntimeError, "stop")
+  InterruptPaths::BOTH.each do |path, options|
+    it "ends the group, grandchildren that ignore SIGTERM too, before Thread#raise propagates, #{path}",
+       :gc_stress do
+      thread, pid = start_run("trap '' TERM; sleep 1000 & wait", options)
+      took = elapsed do
+        thread.raise(RuntimeError, "stop")
+        expect { thread.join(5) }.to raise_error(RuntimeError, "stop")
+      end
+      expect(took).to be < time_bound(2.5)
+      expect(live_group_members(pid)).to be_empty
+      expect(own_zombies).to be_empty
+      expect(GazetteRunner.running.map(&:pid)).not_to include(pid)
     end
-    expect(took).to be < time_bound(2.5)
-    expect(live_group_members(pid)).to be_empty
-    expect(own_zombies).to be_empty
+
+    it "ends the group when the thread is killed, #{path}" do
+      thread, pid = start_run("sleep 1000", options)
+      thread.kill
+      expect(thread.join(5)).to eq(thread)
+      expect(alive?(pid)).to be(false)
+    end
+
+    it "ends the group when Timeout.timeout fires around the call, #{path}", :gc_stress do
+      expect_plain_runs if options.empty?
+      pid = nil
+      took = elapsed do
+        expect do
+          Timeout.timeout(0.3) { GazetteRunner.run(sh("echo $$ > #{@pidfile}; exec sleep 1000"), **options) }
+        end.to raise_error(Timeout::Error)
+        pid = Integer(File.read(@pidfile))
+      end
+      expect(took).to be < time_bound(2.5)
+      expect(alive?(pid)).to be(false)
+    end
   end
 
   it "sends SIGKILL within a second to a group that ignores SIGTERM (Sidekiq's hard shutdown leaves ~3 s)" do
@@ -72,64 +105,6 @@ RSpec.describe "interrupting the caller" do
     RUBY
     expect(status).to be_success
     expect(out).to eq("done\n")
-  end
-
-  # A run with no option takes one native call of its own (Native.run): the
-  # same guarantees, checked on it.
-  describe "a plain run (no option)" do
-    before { expect_plain_runs }
-
-    def start_plain(script)
-      thread = Thread.new do
-        Thread.current.report_on_exception = false
-        GazetteRunner.run(sh("echo $$ > #{@pidfile}; #{script}"))
-      end
-      [thread, eventually(within: 5) { File.size?(@pidfile) && Integer(File.read(@pidfile)) }]
-    end
-
-    it "ends the group, grandchildren too, before Thread#raise propagates", :gc_stress do
-      thread, pid = start_plain("trap '' TERM; sleep 1000 & wait")
-      took = elapsed do
-        thread.raise(RuntimeError, "stop")
-        expect { thread.join(5) }.to raise_error(RuntimeError, "stop")
-      end
-      expect(took).to be < time_bound(2.5)
-      expect(live_group_members(pid)).to be_empty
-      expect(own_zombies).to be_empty
-      expect(GazetteRunner.running.map(&:pid)).not_to include(pid)
-    end
-
-    it "ends the group when the thread is killed or Timeout.timeout fires" do
-      thread, pid = start_plain("exec sleep 1000")
-      thread.kill
-      expect(thread.join(5)).to eq(thread)
-      expect(alive?(pid)).to be(false)
-      File.delete(@pidfile)
-      expect { Timeout.timeout(0.3) { GazetteRunner.run(sh("echo $$ > #{@pidfile}; exec sleep 1000")) } }
-        .to raise_error(Timeout::Error)
-      expect(alive?(Integer(File.read(@pidfile)))).to be(false)
-    end
-  end
-
-  it "ends the group when the thread is killed" do
-    thread, pid = start_run("sleep 1000")
-    thread.kill
-    expect(thread.join(5)).to eq(thread)
-    expect(alive?(pid)).to be(false)
-  end
-
-  it "ends the group when Timeout.timeout fires around the call", :gc_stress do
-    pid = nil
-    took = elapsed do
-      expect do
-        Timeout.timeout(0.3) do
-          GazetteRunner.run(sh("echo $$ > #{@pidfile}; exec sleep 1000"), timeout: 30)
-        end
-      end.to raise_error(Timeout::Error)
-      pid = Integer(File.read(@pidfile))
-    end
-    expect(took).to be < time_bound(2.5)
-    expect(alive?(pid)).to be(false)
   end
 
   it "resumes waiting when the host merely traps a signal", :gc_stress do

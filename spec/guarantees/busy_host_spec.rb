@@ -37,6 +37,20 @@ RSpec.describe "the bound under a busy host", :scratch_dir do
     [holder, locker]
   end
 
+  # The run, bounded by options; or, with `plain: true`, by the module's
+  # defaults, so that it has no option at all (a plain run: one native call).
+  def bounded_run(argv, plain: false, **options)
+    return GazetteRunner.run(argv, timeout: BusyHost::TIMEOUT, kill_after: BusyHost::KILL_AFTER, **options) unless plain
+
+    expect_plain_runs
+    GazetteRunner.default_timeout = BusyHost::TIMEOUT
+    GazetteRunner.default_kill_after = BusyHost::KILL_AFTER
+    GazetteRunner.run(argv)
+  ensure
+    GazetteRunner.default_timeout = GazetteRunner::DEFAULT_TIMEOUT
+    GazetteRunner.default_kill_after = GazetteRunner::DEFAULT_KILL_AFTER
+  end
+
   # Runs `script` (which appends a timestamp to $LOG every 0.1 s) under the
   # bound while the GVL is held; returns when the child was last alive, and
   # when the call returned, both from the start.
@@ -46,8 +60,7 @@ RSpec.describe "the bound under a busy host", :scratch_dir do
     started = now
     error = nil
     begin
-      GazetteRunner.run(sh("LOG=#{log}; #{script}"), timeout: BusyHost::TIMEOUT, kill_after: BusyHost::KILL_AFTER,
-                                                     **options)
+      bounded_run(sh("LOG=#{log}; #{script}"), **options)
     rescue GazetteRunner::TimeoutError => e
       error = e
     end
@@ -94,6 +107,13 @@ RSpec.describe "the bound under a busy host", :scratch_dir do
   context "with a silent child" do
     let(:script) { BusyHost::TICK }
     let(:options) { {} }
+
+    include_examples "ended on time"
+  end
+
+  context "with a child that ignores SIGTERM, run with no option at all (one native call)" do
+    let(:script) { "trap '' TERM; #{BusyHost::TICK}" }
+    let(:options) { { plain: true } }
 
     include_examples "ended on time"
   end

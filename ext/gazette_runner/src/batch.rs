@@ -20,7 +20,7 @@ use magnus::{
 };
 
 use crate::errors;
-use crate::execute::{announce, plain_argv, plain_command, prepare, Gathered};
+use crate::execute::{announce, plain_argv, prepare, spawn_plain, Gathered};
 use crate::hooks::Hooks;
 use crate::ledger;
 use crate::nogvl::without_gvl;
@@ -191,16 +191,7 @@ impl NativeBatch {
                     "a batch's plain argv was not plain",
                 ));
             };
-            ledger::drain_if_full(ruby)?;
-            let started = Instant::now();
-            let execution = match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn()
-            {
-                Ok(execution) => execution,
-                Err(error) => {
-                    ledger::record("spawn_error", false, None);
-                    return Err(errors::spawn_error(ruby, &error));
-                }
-            };
+            let (execution, started) = spawn_plain(ruby, argv, bound, kill_after, max_output)?;
             let listed = running::register(ruby, &execution, argv, bound);
             let key = rb_self.next_key.get();
             rb_self.next_key.set(key + 1);

@@ -156,7 +156,7 @@ pub(crate) fn plain_argv(ruby: &Ruby, argv: Value) -> Result<Option<RArray>, Err
 }
 
 /// The command of a plain run: `argv` with every other option at its default.
-pub(crate) fn plain_command(
+fn plain_command(
     ruby: &Ruby,
     argv: RArray,
     bound: f64,
@@ -168,6 +168,27 @@ pub(crate) fn plain_command(
         .kill_after(seconds(ruby, "kill_after", kill_after)?)
         .max_output(max_output);
     Ok(command)
+}
+
+/// Spawns a plain run of `argv` (see [`plain_command`]), once the stats have
+/// taken the ledger if it is full; a spawn failure is recorded there. Returns
+/// the execution and when it started.
+pub(crate) fn spawn_plain(
+    ruby: &Ruby,
+    argv: RArray,
+    bound: f64,
+    kill_after: f64,
+    max_output: usize,
+) -> Result<(Execution, Instant), Error> {
+    ledger::drain_if_full(ruby)?;
+    let started = Instant::now();
+    match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn() {
+        Ok(execution) => Ok((execution, started)),
+        Err(error) => {
+            ledger::record("spawn_error", false, None);
+            Err(errors::spawn_error(ruby, &error))
+        }
+    }
 }
 
 /// `Native.run(argv, bound, kill_after, max_output)`: runs `argv` with every
@@ -184,15 +205,7 @@ pub(crate) fn run_plain(
         let Some(argv) = plain_argv(ruby, argv)? else {
             return Ok(ruby.qnil().as_value());
         };
-        ledger::drain_if_full(ruby)?;
-        let started = Instant::now();
-        let execution = match plain_command(ruby, argv, bound, kill_after, max_output)?.spawn() {
-            Ok(execution) => execution,
-            Err(error) => {
-                ledger::record("spawn_error", false, None);
-                return Err(errors::spawn_error(ruby, &error));
-            }
-        };
+        let (execution, started) = spawn_plain(ruby, argv, bound, kill_after, max_output)?;
         let listed = running::register(ruby, &execution, argv, bound);
         let gathered = Gathered::new(ruby, Hooks::from_hash(ruby, None)?);
         let ended = drive(ruby, execution, gathered, argv, None);
